@@ -32,8 +32,8 @@ def critic_input_gradients(critic, x_hat):
     """d sum(D(x_hat)) / d x_hat (the sum makes each example's gradient its own)."""
     with tf.GradientTape() as tape:
         tape.watch(x_hat)
-        scores = critic(x_hat)
-    return tape.gradient(tf.reduce_sum(scores), x_hat)
+        total = tf.reduce_sum(critic(x_hat))
+    return tape.gradient(total, x_hat)
 
 
 def gradient_norms(grads, norm_axes=None):

@@ -1,0 +1,148 @@
+"""Keras callbacks shared by every model: NaN guard, throughput, TensorBoard, samples, checkpoints.
+
+They key everything on the model's own `step` variable (generator iterations since the run
+began), so a resumed run continues its curves, sample numbering and checkpoint schedule.
+The order in `training_callbacks` matters: the NaN guard runs first so that a diverged step
+never reaches the checkpoint callback, and the throughput callback adds `steps_per_sec` to
+the logs before the progress bar prints them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_suite import images
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced NaN/Inf; the last checkpoint on disk is the last good state."""
+
+
+def _step(model) -> int:
+    return int(model.step.numpy())
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stops the run with a clear message as soon as a logged value is NaN or infinite."""
+
+    def __init__(self, checkpoint_dir):
+        super().__init__()
+        self.checkpoint_dir = checkpoint_dir
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = {k: v for k, v in (logs or {}).items() if not math.isfinite(float(v))}
+        if bad:
+            raise NonFiniteLossError(
+                f"non-finite values at iteration {_step(self.model)}: {bad}. Nothing was saved "
+                f"after this point; the last good checkpoint is in {self.checkpoint_dir}. Lower "
+                f"the learning rate or check the data, then rerun to resume from it.")
+
+
+class Throughput(keras.callbacks.Callback):
+    """Adds `steps_per_sec` (moving over the last `window` iterations) to the logs."""
+
+    def __init__(self, window=10):
+        super().__init__()
+        self.window = window
+        self.times = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times = (self.times + [time.perf_counter()])[-(self.window + 1):]
+        if logs is not None and len(self.times) > 1:
+            logs["steps_per_sec"] = (len(self.times) - 1) / (self.times[-1] - self.times[0])
+
+
+class ScalarLogger(keras.callbacks.Callback):
+    """TensorBoard scalars: the mean of each logged value over the last `every` iterations."""
+
+    # TensorBoard tag for each train_step log key; unknown keys go under "train/".
+    TAGS = {"d_loss": "loss/critic", "g_loss": "loss/generator",
+            "gradient_penalty": "critic/gradient_penalty", "wasserstein": "critic/wasserstein_estimate",
+            "d_real": "critic/mean_D_real", "d_fake": "critic/mean_D_fake",
+            "steps_per_sec": "perf/steps_per_sec"}
+
+    def __init__(self, writer, every):
+        super().__init__()
+        self.writer, self.every = writer, every
+        self.sums, self.count = {}, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        for key, value in (logs or {}).items():
+            self.sums[key] = self.sums.get(key, 0.0) + float(value)
+        self.count += 1
+        step = _step(self.model)
+        if step % self.every == 0:
+            with self.writer.as_default(step=step):
+                for key, total in self.sums.items():
+                    tf.summary.scalar(self.TAGS.get(key, f"train/{key}"), total / self.count)
+                for name, value in getattr(self.model, "monitoring_scalars", dict)().items():
+                    tf.summary.scalar(name, value)
+            self.writer.flush()
+            self.sums, self.count = {}, 0
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Every `every` iterations (and at the end): the model's fixed-z sample grid as a PNG in
+    <run_dir>/samples/ and as a TensorBoard image."""
+
+    def __init__(self, writer, grid_fn, sample_dir, every):
+        super().__init__()
+        self.writer, self.grid_fn, self.sample_dir, self.every = writer, grid_fn, sample_dir, every
+        self.last_written = None
+
+    def write(self):
+        step = _step(self.model)
+        mosaic = images.grid(self.grid_fn())
+        images.save_png(os.path.join(self.sample_dir, f"step_{step:07d}.png"), mosaic)
+        with self.writer.as_default(step=step):
+            tf.summary.image("samples/fixed_z_grid", mosaic[None], max_outputs=1)
+        self.writer.flush()
+        self.last_written = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if _step(self.model) % self.every == 0:
+            self.write()
+
+    def on_train_end(self, logs=None):
+        if self.last_written != _step(self.model):
+            self.write()
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves the run's state every `every` iterations and when training ends."""
+
+    def __init__(self, manager, every):
+        super().__init__()
+        self.manager, self.every = manager, every
+
+    def save(self):
+        step = _step(self.model)
+        if self.manager.latest_checkpoint and self.manager.latest_checkpoint.endswith(f"-{step}"):
+            return
+        self.manager.save(checkpoint_number=step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if _step(self.model) % self.every == 0:
+            self.save()
+
+    def on_train_end(self, logs=None):
+        self.save()
+
+
+def training_callbacks(model, config, grid_fn, manager):
+    run_dir = config["run_dir"]
+    writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
+    return [NonFiniteGuard(manager.directory), Throughput(),
+            ScalarLogger(writer, config["log_every"]),
+            SampleGrid(writer, grid_fn, os.path.join(run_dir, "samples"), config["sample_every"]),
+            Checkpointer(manager, config["checkpoint_every"])]
+
+
+def finite(values) -> bool:
+    return bool(np.all(np.isfinite(np.asarray(values, np.float64))))

@@ -1,0 +1,190 @@
+"""Training flags (absl), their validation, and the resolved run configuration.
+
+Every flag's help names its allowed values and the paper's default. Flags left at None take
+the default of the chosen model / loss ("paper default"), resolved in `resolve()`; the
+resolved configuration is what the run directory records and what a resume is checked against.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from absl import flags
+
+from tfgan_suite import data
+from tfgan_suite.errors import UserError
+
+MODELS = ("cwgan", "slogan")
+LOSSES_BY_MODEL = {"cwgan": ("wgan", "gan", "lsgan"), "slogan": ("wgan", "hinge")}
+
+# cameronfabbri/cWGANs: per-loss critic steps and Adam settings (lr, beta1, beta2).
+CWGAN_LOSS_DEFAULTS = {
+    "wgan": dict(n_critic=5, learning_rate=1e-4, beta1=0.0, beta2=0.9, penalty="gp"),
+    "gan": dict(n_critic=1, learning_rate=2e-4, beta1=0.5, beta2=0.999, penalty="none"),
+    "lsgan": dict(n_critic=1, learning_rate=1e-3, beta1=0.5, beta2=0.999, penalty="none"),
+}
+
+FLAGS = flags.FLAGS
+
+# Keys of the resolved config that must not change when a run resumes.
+RESUME_INVARIANTS = ("model", "dataset", "data_dir", "split", "batch_size", "seed", "z_dim",
+                     "loss", "n_critic", "dataset_options")
+
+
+def define_flags():
+    """Define the training flags once (importing several CLIs in one process is safe)."""
+    if "model" in FLAGS:
+        return
+    flags.DEFINE_enum("model", "cwgan", MODELS, "Model: cwgan (Fabbri cWGAN-GP) or slogan.")
+    flags.DEFINE_string("dataset", "mnist5k",
+                        "Dataset, one of: " + ", ".join(data.DATASET_NAMES) +
+                        ". mnist5k is the real MNIST subset shipped with the install (offline).")
+    flags.DEFINE_string("data_dir", None, "Directory holding the dataset in its official format "
+                        "(not needed for mnist5k and gaussians8).")
+    flags.DEFINE_string("split", "train", "Dataset split to train on: train or test.")
+    flags.DEFINE_string("run_dir", None, "Run directory (checkpoints, TensorBoard logs, samples, "
+                        "resolved flags). Default runs/<model>_<dataset>. Rerunning the same "
+                        "command resumes from its last checkpoint.")
+    flags.DEFINE_string("export_dir", "exports", "SavedModels go to <export_dir>/<name>/<version>/.")
+    flags.DEFINE_string("export_name", None, "Model name under --export_dir; default <model>_<dataset>.")
+    flags.DEFINE_boolean("export", True, "Export the generator as a SavedModel when training ends.")
+    flags.DEFINE_integer("steps", None, "Generator iterations to train in total (each runs n_critic "
+                         "critic updates). Default: --epochs worth of iterations.")
+    flags.DEFINE_float("epochs", 100.0, "Epochs (dataset size / batch size generator iterations) "
+                       "when --steps is unset. Paper: 100; the original code's default: 25.")
+    flags.DEFINE_integer("batch_size", 64, "Batch size (> 0). Paper: 64.")
+    flags.DEFINE_integer("seed", 0, "Random seed (data order, initial weights, z stream).")
+    flags.DEFINE_integer("z_dim", 100, "Latent size (> 0). Paper: 100.")
+    flags.DEFINE_float("z_mean", -1.0, "z ~ N(z_mean, 1). The original trains CelebA/MNIST with "
+                       "-1 (np.random.normal(-1, 1)); export and generation use the same prior.")
+    flags.DEFINE_string("loss", None, "Adversarial loss. cwgan: wgan (paper), gan, lsgan; "
+                        "slogan: wgan, hinge.")
+    flags.DEFINE_enum("penalty", None, ["gp", "lp", "alp", "none"],
+                      "Critic regulariser. Default: gp for cwgan+wgan (paper), none for gan/lsgan.")
+    flags.DEFINE_float("penalty_weight", 10.0, "Penalty weight lambda (> 0). Paper: 10.")
+    flags.DEFINE_boolean("original_gp", False, "Reproduce the original cWGAN gradient penalty "
+                         "(one eps per batch, norm over image axis 1 only) instead of the correct one.")
+    flags.DEFINE_integer("n_critic", None, "Critic updates per generator update. Paper: 5 for wgan; "
+                         "the original uses 1 for gan and lsgan.")
+    flags.DEFINE_integer("generator_updates", 1, "Generator updates per iteration. 1; the original "
+                         "MNIST code runs 2 (a quirk).")
+    flags.DEFINE_float("learning_rate", None, "Adam learning rate. Paper: 1e-4 (wgan); original: "
+                       "2e-4 (gan), 1e-3 (lsgan).")
+    flags.DEFINE_float("beta1", None, "Adam beta1. Paper: 0.0 (wgan); original: 0.5 (gan, lsgan).")
+    flags.DEFINE_float("beta2", None, "Adam beta2. Paper: 0.9 (wgan); original: 0.999 (gan, lsgan).")
+    flags.DEFINE_float("bn_momentum", 0.999, "Generator BatchNorm moving-average momentum. "
+                       "Original: 0.999 (tf.contrib decay).")
+    flags.DEFINE_boolean("relu_output", False, "Original MNIST generator: BN + ReLU output with "
+                         "pixels in [0, 1] instead of tanh in [-1, 1].")
+    flags.DEFINE_boolean("batch_stats_at_inference", False, "Sample with BatchNorm batch statistics "
+                         "as the original always does (default: moving averages).")
+    flags.DEFINE_integer("log_every", 10, "Write TensorBoard scalars every N iterations (> 0).")
+    flags.DEFINE_integer("sample_every", 500, "Write the fixed-z sample grid every N iterations "
+                         "(> 0). Original: 500.")
+    flags.DEFINE_integer("checkpoint_every", 500, "Checkpoint every N iterations (> 0). Original: 500.")
+    flags.DEFINE_integer("keep_checkpoints", 3, "Checkpoints kept (> 0).")
+    flags.DEFINE_integer("grid_rows", 8, "Rows (fixed z vectors) of the sample grid (> 0).")
+    # Dataset options (see tfgan_suite/data for each dataset's details).
+    flags.DEFINE_list("attributes", None, "CelebA attributes to condition on. Paper: Bald, Bangs, "
+                      "Black_Hair, Blond_Hair, Eyeglasses, Heavy_Makeup, Male, Pale_Skin, Smiling.")
+    flags.DEFINE_list("partitions", None, "CelebA partitions (0 train, 1 validation, 2 test) to "
+                      "use. Default for split=train: 0,1 as the paper; 0,2 reproduces the original.")
+    flags.DEFINE_string("cache_dir", None, "Where prepared (decoded, cropped) images are cached. "
+                        "Default <data_dir>/tfgan_cache.")
+    flags.DEFINE_string("attribute_normalization", None, "EFIGI attribute scaling: none "
+                        "(original) or minmax.")
+    flags.DEFINE_list("class_ratio", None, "Imbalance ratio for mnist2 / cifar2 / fmnist5, e.g. 7,3.")
+
+
+def _dataset_options(f) -> dict:
+    """Dataset keyword options set on the command line (only those given)."""
+    options = {}
+    if f.attributes:
+        options["attributes"] = tuple(f.attributes)
+    if f.partitions:
+        try:
+            options["partitions"] = tuple(int(p) for p in f.partitions)
+        except ValueError:
+            raise UserError(f"--partitions must be integers 0, 1 or 2, got {f.partitions}") from None
+    if f.cache_dir:
+        options["cache_dir"] = f.cache_dir
+    if f.attribute_normalization:
+        options["normalization"] = f.attribute_normalization
+    if f.class_ratio:
+        try:
+            options["ratio"] = tuple(float(r) for r in f.class_ratio)
+        except ValueError:
+            raise UserError(f"--class_ratio must be numbers such as 7,3, got {f.class_ratio}") from None
+    return options
+
+
+def resolve(f=FLAGS) -> dict:
+    """Validated configuration from parsed flags; raises UserError naming the flag at fault."""
+    if f.dataset not in data.DATASET_NAMES:
+        raise UserError(f"--dataset={f.dataset} is unknown; choose one of: "
+                        + ", ".join(data.DATASET_NAMES))
+    for name in ("batch_size", "z_dim", "log_every", "sample_every", "checkpoint_every",
+                 "keep_checkpoints", "grid_rows", "generator_updates"):
+        if getattr(f, name) <= 0:
+            raise UserError(f"--{name} must be positive, got {getattr(f, name)}")
+    if f.steps is not None and f.steps <= 0:
+        raise UserError(f"--steps must be positive, got {f.steps}")
+    if f.epochs <= 0:
+        raise UserError(f"--epochs must be positive, got {f.epochs}")
+    if f.penalty_weight < 0:
+        raise UserError(f"--penalty_weight must be >= 0, got {f.penalty_weight}")
+    if f.split not in ("train", "test"):
+        raise UserError(f"--split must be train or test, got {f.split}")
+
+    loss = f.loss or "wgan"
+    if loss not in LOSSES_BY_MODEL[f.model]:
+        raise UserError(f"--loss={loss} is not available for --model={f.model}; choose one of "
+                        + ", ".join(LOSSES_BY_MODEL[f.model]))
+    config = dict(model=f.model, dataset=f.dataset, data_dir=f.data_dir and os.path.abspath(f.data_dir),
+                  split=f.split, batch_size=f.batch_size, seed=f.seed, z_dim=f.z_dim,
+                  z_mean=f.z_mean, loss=loss, penalty_weight=f.penalty_weight,
+                  generator_updates=f.generator_updates, bn_momentum=f.bn_momentum,
+                  relu_output=f.relu_output, batch_stats_at_inference=f.batch_stats_at_inference,
+                  original_gp=f.original_gp, log_every=f.log_every, sample_every=f.sample_every,
+                  checkpoint_every=f.checkpoint_every, keep_checkpoints=f.keep_checkpoints,
+                  grid_rows=f.grid_rows, steps=f.steps, epochs=f.epochs,
+                  dataset_options=_dataset_options(f))
+    if f.model == "cwgan":
+        defaults = CWGAN_LOSS_DEFAULTS[loss]
+        for key in ("n_critic", "learning_rate", "beta1", "beta2", "penalty"):
+            value = getattr(f, key)
+            config[key] = defaults[key] if value is None else value
+        if config["penalty"] not in ("gp", "none"):
+            raise UserError(f"--penalty={config['penalty']} is not used by cwgan; choose gp or none")
+        if config["original_gp"] and config["penalty"] != "gp":
+            raise UserError("--original_gp needs --penalty=gp (it changes the gradient penalty)")
+        if config["n_critic"] <= 0:
+            raise UserError(f"--n_critic must be positive, got {config['n_critic']}")
+        if config["learning_rate"] <= 0:
+            raise UserError(f"--learning_rate must be positive, got {config['learning_rate']}")
+        if f.relu_output and not f.dataset.startswith("mnist"):
+            raise UserError("--relu_output reproduces the original MNIST generator; use it with an "
+                            "MNIST dataset only")
+    config["run_dir"] = os.path.abspath(f.run_dir or os.path.join("runs", f"{f.model}_{f.dataset}"))
+    config["export_dir"] = os.path.abspath(f.export_dir)
+    config["export_name"] = f.export_name or f"{f.model}_{f.dataset}"
+    config["export"] = f.export
+    return config
+
+
+def total_steps(config, num_examples) -> int:
+    """--steps, or --epochs x (examples / batch size) generator iterations (original: 2,855
+    iterations per CelebA epoch = 182,732 // 64)."""
+    if config["steps"]:
+        return int(config["steps"])
+    return max(1, int(config["epochs"] * (num_examples // config["batch_size"])))
+
+
+def write_json_atomic(path, obj):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,282 @@
+"""CelebA (Liu et al. 2015), aligned-and-cropped version, as the cWGAN-GP paper uses it.
+
+Source: https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html (Google Drive "Img/img_align_celeba.zip"
+and "Anno/list_attr_celeba.txt", "Eval/list_eval_partition.txt"). Official layout in data_dir:
+    img_align_celeba/000001.jpg ... 202599.jpg   178 wide x 218 high RGB JPEGs
+    list_attr_celeba.txt     line 1: image count; line 2: the 40 attribute names;
+                             then "000001.jpg -1  1 ..." (40 values, -1 absent / 1 present)
+    list_eval_partition.txt  "000001.jpg 0" (0 train, 1 validation, 2 test)
+
+Preprocessing (cWGAN-GP Sec. IV and the original crop script): crop img[40:178, 30:168]
+(138 x 138 around the face), bilinear resize to 64 x 64; attributes -1 -> 0, 1 -> 1.
+The paper trains on the official train + validation partitions (about 182k images) and
+tests on the test partition: the defaults here. The original code instead trained on
+partitions 0 and 2 (its variable names swap validation and test): train_partitions=(0, 2).
+
+Decoding 182k JPEGs takes minutes, so the processed images are cached once as a .npy of
+uint8 [N, 64, 64, 3] per partition set and resolution, read back memory-mapped. The cache is
+written to a temporary file and renamed into place, so an interrupted preparation never
+leaves a cache that looks complete; a cache whose image count disagrees with the partition
+file (or that cannot be read) is rebuilt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import tempfile
+import time
+from typing import Optional
+
+import numpy as np
+
+from tfgan_suite.data import files, images
+from tfgan_suite.data.base import ArraySource, DatasetInfo
+from tfgan_suite.data.subsets import parse_numbers
+from tfgan_suite.errors import UserError
+
+ATTRIBUTE_NAMES = (
+    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs",
+    "Big_Lips", "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows",
+    "Chubby", "Double_Chin", "Eyeglasses", "Goatee", "Gray_Hair", "Heavy_Makeup",
+    "High_Cheekbones", "Male", "Mouth_Slightly_Open", "Mustache", "Narrow_Eyes", "No_Beard",
+    "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline", "Rosy_Cheeks", "Sideburns",
+    "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat",
+    "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young")
+# cWGAN-GP Sec. IV: bald, bangs, black hair, blonde hair, eyeglasses, makeup, gender, pale skin,
+# smiling (the original's columns 4, 5, 8, 9, 15, 18, 20, 26, 31).
+PAPER_ATTRIBUTES = ("Bald", "Bangs", "Black_Hair", "Blond_Hair", "Eyeglasses", "Heavy_Makeup",
+                    "Male", "Pale_Skin", "Smiling")
+IMAGE_DIR = "img_align_celeba"
+ATTR_FILE = "list_attr_celeba.txt"
+PARTITION_FILE = "list_eval_partition.txt"
+IMAGE_HW = (218, 178)
+CROP = (40, 30, 138, 138)  # top, left, height, width: img[40:178, 30:168]
+LAYOUT = f"{IMAGE_DIR}/*.jpg, {ATTR_FILE} and {PARTITION_FILE} (the official CelebA files)"
+
+
+def _parse_attributes(value) -> tuple:
+    names = tuple(value.split(",")) if isinstance(value, str) else tuple(value)
+    names = tuple(n.strip() for n in names)
+    unknown = [n for n in names if n not in ATTRIBUTE_NAMES]
+    if unknown or not names:
+        raise UserError(f"option attributes: unknown CelebA attribute(s) {unknown}; valid names "
+                        f"are {', '.join(ATTRIBUTE_NAMES)}")
+    return names
+
+
+def _parse_partitions(value, option: str) -> tuple:
+    parts = parse_numbers(value, option)
+    if any(p not in (0, 1, 2) for p in parts) or len(set(parts)) != len(parts):
+        raise UserError(f"option {option}={value!r}: partitions are 0 (train), 1 (validation), "
+                        "2 (test), each at most once")
+    return tuple(sorted(parts))
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """attributes: conditioning attributes (names from list_attr_celeba.txt, in this order).
+    train_partitions / test_partitions: partitions of list_eval_partition.txt per split.
+    resolution: output size in pixels (square). cache_dir: where the .npy cache lives
+    (default <data_dir>/tfgan_cache, or ~/.cache/tfgan_suite/... when that is not writable).
+    """
+
+    attributes: tuple = PAPER_ATTRIBUTES
+    train_partitions: tuple = (0, 1)
+    test_partitions: tuple = (2,)
+    resolution: int = 64
+    cache_dir: Optional[str] = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "attributes", _parse_attributes(self.attributes))
+        object.__setattr__(self, "train_partitions",
+                           _parse_partitions(self.train_partitions, "train_partitions"))
+        object.__setattr__(self, "test_partitions",
+                           _parse_partitions(self.test_partitions, "test_partitions"))
+        if int(self.resolution) < 1:
+            raise UserError(f"option resolution={self.resolution}: must be a positive size")
+        object.__setattr__(self, "resolution", int(self.resolution))
+
+
+def describe(name: str, options: Options) -> DatasetInfo:
+    return DatasetInfo(name, (options.resolution, options.resolution, 3), options.attributes,
+                       "binary")
+
+
+def _read_lines(path: str) -> list:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"cannot read {path!r} ({e}); download it again") from None
+
+
+def read_attribute_table(path: str) -> tuple:
+    """(header names, {file name: line number}, rows of '1'/'-1' strings) of list_attr_celeba.txt."""
+    lines = _read_lines(path)
+    if len(lines) < 2 or not lines[0].strip().isdigit():
+        raise UserError(f"{path}:1: expected the number of images on line 1 and the attribute "
+                        "names on line 2 (official list_attr_celeba.txt)")
+    names = lines[1].split()
+    rows, index = [], {}
+    for lineno, line in enumerate(lines[2:], start=3):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != len(names) + 1 or not set(parts[1:]) <= {"1", "-1"}:
+            raise UserError(f"{path}:{lineno}: expected an image name and {len(names)} values of "
+                            f"-1 or 1, got {line.strip()[:120]!r}")
+        index[parts[0]] = len(rows)
+        rows.append(parts[1:])
+    if int(lines[0]) != len(rows):
+        raise UserError(f"{path}: line 1 announces {int(lines[0])} images but {len(rows)} rows "
+                        "follow; the file is truncated, download it again")
+    return names, index, rows
+
+
+def read_partitions(path: str) -> list:
+    """[(file name, partition)] in file order."""
+    entries = []
+    for lineno, line in enumerate(_read_lines(path), start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
+            raise UserError(f"{path}:{lineno}: expected 'image_name partition' with partition 0, "
+                            f"1 or 2, got {line.strip()[:120]!r}")
+        entries.append((parts[0], int(parts[1])))
+    return entries
+
+
+def _check_layout(data_dir: Optional[str]) -> str:
+    files.require_data_dir(data_dir, "celeba", LAYOUT)
+    files.require_path(os.path.join(data_dir, IMAGE_DIR), "celeba",
+                       "the aligned 178x218 JPEGs of img_align_celeba.zip", is_dir=True)
+    files.require_path(os.path.join(data_dir, ATTR_FILE), "celeba",
+                       "the 40 attribute annotations (Anno/list_attr_celeba.txt)")
+    files.require_path(os.path.join(data_dir, PARTITION_FILE), "celeba",
+                       "the train/validation/test partition (Eval/list_eval_partition.txt)")
+    return data_dir
+
+
+def _partition_images(data_dir: str, partitions: tuple) -> list:
+    """Image names of `partitions` in partition-file order, each checked to exist on disk."""
+    path = os.path.join(data_dir, PARTITION_FILE)
+    names = [n for n, p in read_partitions(path) if p in partitions]
+    if not names:
+        raise UserError(f"{path} lists no image in partitions {partitions}")
+    on_disk = set(os.listdir(os.path.join(data_dir, IMAGE_DIR)))
+    missing = [n for n in names if n not in on_disk]
+    if missing:
+        raise UserError(f"{path} lists {len(missing)} image(s) missing from "
+                        f"{os.path.join(data_dir, IMAGE_DIR)}, e.g. {missing[:3]}; extract "
+                        "img_align_celeba.zip completely")
+    return names
+
+
+def _cache_name(partitions: tuple, resolution: int) -> str:
+    return f"celeba_p{''.join(map(str, partitions))}_{resolution}px.npy"
+
+
+def _cache_dirs(data_dir: str, cache_dir: Optional[str]) -> list:
+    if cache_dir:
+        return [cache_dir]
+    digest = hashlib.sha1(os.path.realpath(data_dir).encode()).hexdigest()[:12]
+    return [os.path.join(data_dir, "tfgan_cache"),
+            os.path.join(os.path.expanduser("~"), ".cache", "tfgan_suite", f"celeba-{digest}")]
+
+
+def _open_cache(path: str, count: int, resolution: int) -> Optional[np.ndarray]:
+    """The cached images memory-mapped, or None if absent, unreadable or of the wrong shape."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        cached = np.load(path, mmap_mode="r")
+    except (OSError, ValueError, EOFError):
+        return None
+    if cached.dtype != np.uint8 or cached.shape != (count, resolution, resolution, 3):
+        return None
+    return cached
+
+
+def _write_cache(folder: str, name: str, paths: list, resolution: int) -> str:
+    """Decode `paths` into folder/name via a temporary file renamed into place at the end."""
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
+                                        shape=(len(paths), resolution, resolution, 3))
+        images.decode_images(paths, out, "jpeg", resolution, crop=CROP, expected_hw=IMAGE_HW)
+        out.flush()
+        del out
+        final = os.path.join(folder, name)
+        os.replace(tmp, final)
+        return final
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheReport:
+    path: str
+    num_images: int
+    seconds: float
+    built: bool  # False when a valid cache was already there
+
+
+def prepare_cache(data_dir: str, partitions: tuple, resolution: int = 64,
+                  cache_dir: Optional[str] = None) -> CacheReport:
+    """Make sure the image cache of `partitions` exists (building it if needed) and say where."""
+    partitions = _parse_partitions(partitions, "partitions")
+    _check_layout(data_dir)
+    return _ensure_cache(data_dir, _partition_images(data_dir, partitions), partitions,
+                         resolution, cache_dir)
+
+
+def _ensure_cache(data_dir: str, names: list, partitions: tuple, resolution: int,
+                  cache_dir: Optional[str]) -> CacheReport:
+    start = time.perf_counter()
+    cache_name = _cache_name(partitions, resolution)
+    folders = _cache_dirs(data_dir, cache_dir)
+    for folder in folders:
+        path = os.path.join(folder, cache_name)
+        if _open_cache(path, len(names), resolution) is not None:
+            return CacheReport(path, len(names), time.perf_counter() - start, False)
+    paths = [os.path.join(data_dir, IMAGE_DIR, n) for n in names]
+    for folder in folders:
+        try:
+            path = _write_cache(folder, cache_name, paths, resolution)
+        except OSError as e:
+            if cache_dir:
+                raise UserError(f"cannot write the CelebA cache in cache_dir {cache_dir!r} ({e}); "
+                                "pass a writable --cache_dir") from None
+            continue  # data_dir is read-only: fall back to the cache under the home folder
+        return CacheReport(path, len(names), time.perf_counter() - start, True)
+    raise UserError(f"cannot write the CelebA cache in any of {folders}; pass a writable "
+                    "cache_dir option")
+
+
+def load(name: str, data_dir: Optional[str], split: str, options: Options) -> ArraySource:
+    """The split's cropped 64x64 images (memory-mapped cache) with 0/1 attribute labels."""
+    partitions = options.train_partitions if split == "train" else options.test_partitions
+    _check_layout(data_dir)
+    attr_path = os.path.join(data_dir, ATTR_FILE)
+    header, row_of, rows = read_attribute_table(attr_path)
+    absent = [a for a in options.attributes if a not in header]
+    if absent:
+        raise UserError(f"{attr_path}: attribute(s) {absent} are not in its header line; valid "
+                        f"names are {', '.join(header)}")
+    names = _partition_images(data_dir, partitions)
+    unlabelled = [n for n in names if n not in row_of]
+    if unlabelled:
+        raise UserError(f"{attr_path} has no attributes for {len(unlabelled)} image(s) of the "
+                        f"partition file, e.g. {unlabelled[:3]}; download both files again")
+    columns = [header.index(a) for a in options.attributes]
+    labels = np.array([[rows[row_of[n]][c] == "1" for c in columns] for n in names],
+                      dtype=np.float32)
+    report = _ensure_cache(data_dir, names, partitions, options.resolution, options.cache_dir)
+    examples = np.load(report.path, mmap_mode="r")
+    return ArraySource(describe(name, options), examples, labels)

@@ -1,0 +1,103 @@
+"""Export a trained generator as a versioned SavedModel for TF Serving.
+
+    python -m tfgan_suite.export --run_dir=runs/cwgan_mnist5k [--export_dir=exports] [--version=N]
+
+writes <export_dir>/<name>/<version>/ (saved_model.pb, variables/, assets.extra/tfgan_suite.json)
+with the model's serving signatures (cWGAN: `serving_default` taking z float32 [None, z_dim]
+and y float32 [None, n_attrs], returning `images` float32 [None, H, W, C] in [-1, 1]).
+Keras 3's ExportArchive is used because it writes SavedModels that the session-based loader
+of `saved_model_cli run` and TF Serving can run (a tf.Module wrapper cannot; platform.md).
+The version directory appears only when complete: it is written under a hidden temporary
+name and renamed, so TF Serving never loads a half-written model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+
+import keras
+from absl import app, flags
+
+from tfgan_suite import runs
+from tfgan_suite.errors import UserError
+
+METADATA_FILE = os.path.join("assets.extra", "tfgan_suite.json")
+
+
+def export_generator(model, config: dict, info, export_dir: str, name: str, version: int,
+                     overwrite: bool = False) -> str:
+    """Write the model's serving endpoints to <export_dir>/<name>/<version>/; returns the path."""
+    if version <= 0:
+        raise UserError(f"--version must be a positive integer, got {version}")
+    base = os.path.join(export_dir, name)
+    target = os.path.join(base, str(version))
+    if os.path.exists(target) and not overwrite:
+        raise UserError(f"{target} already exists; pass --version with a new number or "
+                        f"--overwrite to replace it.")
+    os.makedirs(base, exist_ok=True)
+    tmp = os.path.join(base, f".tmp-{version}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    archive = keras.export.ExportArchive()
+    for trackable in model.export_trackables():
+        archive.track(trackable)
+    for endpoint_name, fn, signature in model.serving_endpoints():
+        archive.add_endpoint(endpoint_name, fn, input_signature=signature)
+    archive.write_out(tmp, verbose=False)
+
+    metadata = dict(model=config["model"], dataset=config["dataset"], step=int(model.step.numpy()),
+                    label_names=list(info.label_names), label_kind=info.label_kind,
+                    z_dim=config["z_dim"], z_mean=config.get("z_mean", 0.0),
+                    endpoints=[e[0] for e in model.serving_endpoints()])
+    metadata.update(model.export_metadata())
+    os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
+    with open(os.path.join(tmp, METADATA_FILE), "w", encoding="utf-8") as fh:
+        json.dump(metadata, fh, indent=2)
+    if os.path.exists(target):
+        old = os.path.join(base, f".old-{version}-{os.getpid()}")
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+    return target
+
+
+def read_metadata(saved_model_dir: str) -> dict:
+    path = os.path.join(saved_model_dir, METADATA_FILE)
+    if not os.path.isfile(path):
+        raise UserError(f"{saved_model_dir} is not a tfgan_suite export ({METADATA_FILE} missing)")
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def define_flags():
+    flags.DEFINE_string("run_dir", None, "Training run directory to export (required).")
+    flags.DEFINE_string("export_dir", None, "Base export directory; default: the run's --export_dir.")
+    flags.DEFINE_string("export_name", None, "Model name; default: the run's export name.")
+    flags.DEFINE_integer("version", None, "Version number (> 0); default: the checkpoint's step.")
+    flags.DEFINE_boolean("overwrite", False, "Replace an existing version directory.")
+
+
+def main(argv):
+    del argv
+    f = flags.FLAGS
+    try:
+        if not f.run_dir:
+            raise UserError("--run_dir is required: the training run to export")
+        model, config, info = runs.load_trained_model(f.run_dir)
+        version = f.version if f.version is not None else int(model.step.numpy())
+        path = export_generator(model, config, info, f.export_dir or config["export_dir"],
+                                f.export_name or config["export_name"], version, f.overwrite)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    print(f"exported {path}")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

@@ -1,0 +1,167 @@
+"""Conditional WGAN-GP (Fabbri, Conditional Wasserstein GANs; cameronfabbri/cWGANs).
+
+One `train_step` is one generator iteration of Gulrajani et al.'s Algorithm 1 with the
+condition y fed to both networks (Fabbri Sec. IV): n_critic critic updates, each on a fresh
+real batch and fresh z (lines 2-9), then one generator update whose y comes from another
+fresh real batch (lines 11-12), as the original code feeds G the real batch's labels.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_suite import conditions, losses, penalties
+
+
+class CWGAN(keras.Model):
+    """Conditional GAN G(z, y), D(x, y) trained with a selectable adversarial loss.
+
+    Args:
+      generator, critic: Keras models G([z, y]) -> images, D([x, y]) -> [B, 1] scores.
+      z_dim: latent size. z_mean: z ~ N(z_mean, 1); the original trains with -1 (CelebA, MNIST).
+      loss: name in losses.LOSSES ("wgan" is the paper's).
+      penalty: "gp" (WGAN-GP, Fabbri Eq. 5) or "none".
+      penalty_weight: lambda (10).
+      original_gp: reproduce the original's gradient penalty (one eps per batch, norm over
+        axis 1 only) instead of the correct one.
+      n_critic: critic updates per generator update (5).
+      generator_updates: generator updates per iteration (1; the original MNIST code runs 2).
+      relu_output: the generator ends in BN + ReLU with pixels in [0, 1] (original MNIST);
+        real batches (always [-1, 1] from the pipeline) are mapped to [0, 1] for the critic,
+        and `generate` maps back to [-1, 1].
+      batch_stats_at_inference: sample with batch statistics in BatchNorm, as the original
+        always does; default uses the moving averages (Keras inference mode).
+      seed: seeds the z stream, whose state lives in checkpoints so resumes continue it.
+    """
+
+    def __init__(self, generator, critic, z_dim, z_mean=-1.0, loss="wgan", penalty="gp",
+                 penalty_weight=10.0, original_gp=False, n_critic=5, generator_updates=1,
+                 relu_output=False, batch_stats_at_inference=False, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.critic = critic
+        self.z_dim = int(z_dim)
+        self.z_mean = float(z_mean)
+        self.adversarial_loss = losses.get_loss(loss)
+        self.penalty = None if penalty == "none" else penalties.get_penalty(penalty)
+        if original_gp:
+            if penalty != "gp":
+                raise ValueError("original_gp applies to the 'gp' penalty only")
+            self.penalty = functools.partial(penalties.gradient_penalty, original_cwgan=True)
+        self.penalty_weight = float(penalty_weight)
+        self.n_critic = int(n_critic)
+        self.generator_updates = int(generator_updates)
+        self.relu_output = bool(relu_output)
+        self.batch_stats_at_inference = bool(batch_stats_at_inference)
+        self.z_seed = keras.random.SeedGenerator(seed, name="z_seed")
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+
+    @property
+    def batches_per_step(self) -> int:
+        """Real batches one train_step consumes: n_critic for the critic, one for G's labels."""
+        return self.n_critic + 1
+
+    def sample_z(self, n):
+        return keras.random.normal((n, self.z_dim), mean=self.z_mean, seed=self.z_seed)
+
+    def _critic_units(self, x):
+        return (x + 1.0) * 0.5 if self.relu_output else x
+
+    def generate(self, z, y, training=None):
+        """Images in [-1, 1] for latent z and condition y (used by sampling and export)."""
+        if training is None:
+            training = self.batch_stats_at_inference
+        images = self.generator([z, y], training=training)
+        return images * 2.0 - 1.0 if self.relu_output else images
+
+    def call(self, inputs, training=False):
+        z, y = inputs
+        return self.generate(z, y, training=training)
+
+    def critic_step(self, real, y):
+        """Algorithm 1 lines 3-9: one critic update on a fresh real batch and fresh z."""
+        z = self.sample_z(tf.shape(real)[0])
+        fake = self.generator([z, y], training=True)
+        real = self._critic_units(real)
+        with tf.GradientTape() as tape:
+            d_real = self.critic([real, y], training=True)
+            d_fake = self.critic([fake, y], training=True)
+            loss = self.adversarial_loss(d_real, d_fake).critic
+            penalty = tf.constant(0.0)
+            if self.penalty is not None:
+                penalty = self.penalty(lambda x: self.critic([x, y], training=True), real, fake)
+            total = loss + self.penalty_weight * penalty
+        grads = tape.gradient(total, self.critic.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables))
+        d_real, d_fake = tf.reduce_mean(d_real), tf.reduce_mean(d_fake)
+        return {"d_loss": total, "gradient_penalty": penalty, "d_real": d_real,
+                "d_fake": d_fake, "wasserstein": d_real - d_fake}
+
+    def generator_step(self, y):
+        """Algorithm 1 lines 11-12: one generator update with labels of a fresh real batch."""
+        z = self.sample_z(tf.shape(y)[0])
+        with tf.GradientTape() as tape:
+            fake = self.generator([z, y], training=True)
+            d_fake = self.critic([fake, y], training=True)
+            loss = self.adversarial_loss(tf.zeros_like(d_fake), d_fake).generator
+        grads = tape.gradient(loss, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        return loss
+
+    def train_step(self, data):
+        x, y = data  # [n_critic + 1, B, ...]: one fresh batch per update
+        critic_logs = [self.critic_step(x[i], y[i]) for i in range(self.n_critic)]
+        for _ in range(self.generator_updates):
+            g_loss = self.generator_step(y[self.n_critic])
+        self.step.assign_add(1)
+        logs = {k: tf.add_n([l[k] for l in critic_logs]) / self.n_critic for k in critic_logs[0]}
+        logs["g_loss"] = g_loss
+        return logs
+
+    # ---- monitoring and export (used by tfgan_suite.callbacks / tfgan_suite.export) ----
+
+    def grid_fn(self, info, real_labels, rows, seed):
+        """A callable returning the fixed-z grid [rows, cols, H, W, C]: rows = z, cols = y."""
+        _, ys = conditions.grid_columns(info, real_labels)
+        z = conditions.fixed_z(rows, self.z_dim, self.z_mean, seed)
+        cols = len(ys)
+        zz, yy = np.repeat(z, cols, axis=0), np.tile(ys, (rows, 1))
+
+        def sample():
+            images = self.generate(zz, yy).numpy()
+            return images.reshape((rows, cols) + images.shape[1:])
+        return sample
+
+    def export_trackables(self):
+        return [self.generator]
+
+    def serving_endpoints(self):
+        """serving_default(z [None, z_dim], y [None, y_dim]) -> {"images": [None, H, W, C]}."""
+        y_dim = self.generator.inputs[1].shape[-1]
+
+        def serve(z, y):
+            return {"images": self.generate(z, y)}
+        signature = [tf.TensorSpec([None, self.z_dim], tf.float32, name="z"),
+                     tf.TensorSpec([None, y_dim], tf.float32, name="y")]
+        return [("serving_default", serve, signature)]
+
+    def export_metadata(self):
+        return {"z_distribution": f"normal(mean={self.z_mean}, std=1)"}
+
+    def optimizer_variables(self):
+        return [(self.d_optimizer, self.critic.trainable_variables),
+                (self.g_optimizer, self.generator.trainable_variables)]
+
+    def trackables(self):
+        """Everything a checkpoint must hold to resume training exactly."""
+        return dict(generator=self.generator, critic=self.critic, d_optimizer=self.d_optimizer,
+                    g_optimizer=self.g_optimizer, step=self.step, z_seed=self.z_seed.state)

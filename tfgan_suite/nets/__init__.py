@@ -1,0 +1,1 @@
+"""Network architectures only (no losses, no training logic)."""

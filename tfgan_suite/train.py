@@ -1,0 +1,87 @@
+"""Train a model:  python -m tfgan_suite.train --model=cwgan --dataset=celeba --data_dir=...
+
+Order of work: flags are validated and the run directory checked (cheap, fails fast with a
+clear error), then the dataset is read, the model built and restored from the run's last
+checkpoint if there is one, and `model.fit` runs the remaining iterations. Rerunning the same
+command resumes. At the end the generator is exported for TF Serving (--export).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from absl import app, flags, logging
+
+from tfgan_suite import callbacks, config as config_lib, data, runs
+from tfgan_suite.data.base import batch_pipeline
+from tfgan_suite.errors import UserError
+
+config_lib.define_flags()
+FLAGS = flags.FLAGS
+
+
+def train(config: dict) -> dict:
+    """Run (or resume) training for a resolved config; returns a summary dict."""
+    from tfgan_suite.export import export_generator
+    from tfgan_suite.models import build_model
+
+    info = data.describe(config["dataset"], **config["dataset_options"])
+    if config["model"] == "cwgan" and info.label_dim == 0:
+        raise UserError(f"--model=cwgan is conditional and --dataset={config['dataset']} has no "
+                        f"labels; use a labelled dataset or --model=slogan")
+    resuming = runs.prepare_run_dir(config)
+    source = data.load_dataset(config["dataset"], config["data_dir"], config["split"],
+                               **config["dataset_options"])
+    steps = config_lib.total_steps(config, len(source))
+
+    model = build_model(config, source.info)
+    manager = runs.checkpoint_manager(model, config["run_dir"], config["keep_checkpoints"])
+    restored = runs.restore_latest(model, manager)
+    start = int(model.step.numpy())
+    if restored:
+        print(f"resuming {config['run_dir']} from iteration {start} ({restored})")
+    elif resuming:
+        print(f"{config['run_dir']} has no checkpoint yet: starting from iteration 0")
+
+    if start < steps:
+        per_step = model.batches_per_step * config["batch_size"]
+        dataset = batch_pipeline(source, config["batch_size"], group=model.batches_per_step,
+                                 seed=config["seed"], start=start * per_step)
+        grid_fn = model.grid_fn(source.info, source.labels, config["grid_rows"], config["seed"])
+        model.fit(dataset, epochs=1, steps_per_epoch=steps - start,
+                  callbacks=callbacks.training_callbacks(model, config, grid_fn, manager),
+                  verbose=2 if os.environ.get("CI") else 1)
+    else:
+        print(f"{config['run_dir']} already reached {start} of {steps} iterations")
+
+    exported = None
+    if config["export"]:
+        step = int(model.step.numpy())
+        target = os.path.join(config["export_dir"], config["export_name"], str(step))
+        if os.path.exists(target):
+            print(f"export {target} exists already")
+        else:
+            exported = export_generator(model, config, source.info, config["export_dir"],
+                                        config["export_name"], step)
+            print(f"exported {exported}")
+    return dict(steps=int(model.step.numpy()), run_dir=config["run_dir"], export=exported)
+
+
+def main(argv):
+    if len(argv) > 1:
+        print(f"error: unexpected arguments {argv[1:]} (flags need --name=value)", file=sys.stderr)
+        sys.exit(2)
+    logging.set_verbosity(logging.WARNING)
+    try:
+        train(config_lib.resolve(FLAGS))
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except callbacks.NonFiniteLossError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    app.run(main)
