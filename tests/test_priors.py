@@ -60,8 +60,8 @@ def make_prior(mu=MU, sigma=SIGMA, rho=RHO, **kwargs):
 
 @pytest.fixture(scope="module")
 def monte_carlo_gradients():
-    """Stein estimates from 400k samples of q, in float32 as in training."""
-    z = tf.constant(sample_mixture(400_000, seed=0))
+    """Stein estimates from 1M samples of q, in float32 as in training."""
+    z = tf.constant(sample_mixture(1_000_000, seed=0))
     with tf.GradientTape() as tape:
         tape.watch(z)
         losses = per_sample_loss(z)
@@ -79,7 +79,7 @@ def test_stein_mu_matches_autodiff_of_expected_loss(monte_carlo_gradients):
 def test_stein_sigma_paper_scale_is_the_exact_gradient(monte_carlo_gradients):
     (_, g_sigma, _), _ = monte_carlo_gradients
     exact = exact_gradients()[1]
-    np.testing.assert_allclose(g_sigma.numpy(), exact, atol=0.03 * np.abs(exact).max())
+    np.testing.assert_allclose(g_sigma.numpy(), exact, atol=0.02 * np.abs(exact).max())
     # The original code's factor (no 1/2) would be off by 2x: far outside the tolerance.
     assert np.abs(2 * g_sigma.numpy() - exact).max() > 0.3 * np.abs(exact).max()
 
@@ -87,7 +87,7 @@ def test_stein_sigma_paper_scale_is_the_exact_gradient(monte_carlo_gradients):
 def test_stein_rho_matches_autodiff_of_expected_loss(monte_carlo_gradients):
     (_, _, g_rho), _ = monte_carlo_gradients
     exact = exact_gradients()[2]
-    np.testing.assert_allclose(g_rho.numpy(), exact, atol=0.03 * np.abs(exact).max())
+    np.testing.assert_allclose(g_rho.numpy(), exact, atol=0.04 * np.abs(exact).max())
     assert abs(float(tf.reduce_sum(g_rho))) < 1e-5   # softmax logits: gradients sum to 0
 
 

@@ -18,13 +18,16 @@ def _batch_shape_ones(x):
     return tf.concat([tf.shape(x)[:1], tf.ones([tf.rank(x) - 1], tf.int32)], axis=0)
 
 
-def interpolates(real, fake, per_sample=True, seed=None):
+def interpolates(real, fake, per_sample=True, eps=None):
     """x_hat = eps * real + (1 - eps) * fake, eps ~ U(0, 1) (Gulrajani et al., Alg. 1 line 6).
 
     per_sample=False draws ONE eps for the whole batch, as the original cWGAN code does.
+    `eps` may be given (shape [B, 1, ...] or scalar) to make the penalty reproducible in tests.
     """
-    shape = _batch_shape_ones(real) if per_sample else tf.ones([tf.rank(real)], tf.int32)
-    eps = tf.random.uniform(shape, dtype=real.dtype, seed=seed)
+    real, fake = tf.convert_to_tensor(real), tf.convert_to_tensor(fake)
+    if eps is None:
+        shape = _batch_shape_ones(real) if per_sample else tf.ones([tf.rank(real)], tf.int32)
+        eps = tf.random.uniform(shape, dtype=real.dtype)
     return eps * real + (1.0 - eps) * fake
 
 
@@ -43,14 +46,14 @@ def gradient_norms(grads, norm_axes=None):
     return tf.sqrt(tf.reduce_sum(tf.square(grads), axis=norm_axes) + NORM_EPS)
 
 
-def gradient_penalty(critic, real, fake, original_cwgan=False):
+def gradient_penalty(critic, real, fake, original_cwgan=False, eps=None):
     """WGAN-GP penalty E[(||grad_x_hat D(x_hat)||_2 - 1)^2] (Fabbri Eq. 5, last term).
 
     Correct (default): one eps per example, norm over all image axes -> one norm per example.
     original_cwgan=True reproduces cameronfabbri/cWGANs: one eps for the whole batch and the
     norm taken over axis 1 only (image height), giving [B, W, C] "slopes" that are averaged.
     """
-    x_hat = interpolates(real, fake, per_sample=not original_cwgan)
+    x_hat = interpolates(real, fake, per_sample=not original_cwgan, eps=eps)
     grads = critic_input_gradients(critic, x_hat)
     norms = gradient_norms(grads, norm_axes=1 if original_cwgan else None)
     return tf.reduce_mean(tf.square(norms - 1.0))
@@ -66,9 +69,69 @@ def lipschitz_penalty(critic, real, fake):
     return tf.reduce_mean(tf.square(tf.nn.relu(norms - 1.0)))
 
 
+def _per_example_norms(x):
+    """||x_n||_2 over all non-batch axes, [N] (the original's stable_norm, no epsilon)."""
+    return tf.norm(tf.reshape(x, [tf.shape(x)[0], -1]), axis=1)
+
+
+def _normalise_per_example(x):
+    """x_n / max(||x_n||_2, 1e-10), as the original ALP code's normalize."""
+    norms = tf.maximum(_per_example_norms(x), 1e-10)
+    return x / tf.reshape(norms, _batch_shape_ones(x))
+
+
+def alp_direction(critic, samples, scores, direction, xi=10.0, power_iterations=1):
+    """Adversarial direction of ALP (Terjek 2019) by power iteration from `direction`.
+
+    scores = critic(samples), flattened to [N]. Each iteration: x' = clip(x + xi d, -1, 1),
+    d <- normalise(grad_d mean|D(x) - D(x')|), the gradient stop-gradient'ed as in the SLOGAN
+    CIFAR code, so the critic's update never differentiates through the choice of direction.
+    Returns unit-norm directions per example.
+    """
+    d = _normalise_per_example(direction)
+    for _ in range(power_iterations):
+        with tf.GradientTape() as tape:
+            tape.watch(d)
+            moved = tf.clip_by_value(samples + xi * d, -1.0, 1.0)
+            distance = tf.reduce_mean(tf.abs(scores - tf.reshape(critic(moved), [-1])))
+        d = _normalise_per_example(tf.stop_gradient(tape.gradient(distance, d)))
+    return d
+
+
+def alp_from_perturbation(critic, samples, scores, perturbation):
+    """mean(max(|D(x) - D(x_hat)| / ||x - x_hat||_2 - 1, 0)^2), x_hat = clip(x + r, -1, 1).
+
+    scores = critic(samples) flattened to [N]. The norm is floored at 1e-10 as in the original;
+    Lipschitz constant K = 1, p = 2.
+    """
+    samples_hat = tf.clip_by_value(samples + perturbation, -1.0, 1.0)
+    distances = tf.maximum(_per_example_norms(samples - samples_hat), 1e-10)
+    score_gaps = tf.abs(scores - tf.reshape(critic(samples_hat), [-1]))
+    return tf.reduce_mean(tf.square(tf.nn.relu(score_gaps / distances - 1.0)))
+
+
+def adversarial_lipschitz_penalty(critic, real, fake, xi=10.0, eps_min=0.1, eps_max=10.0,
+                                  power_iterations=1):
+    """ALP (Terjek 2019, "Adversarial Lipschitz Regularization") as SLOGAN's CIFAR code.
+
+    samples = concat(real, fake); d ~ U(-0.5, 0.5) normalised; `power_iterations` steps with xi
+    (alp_direction); r = d * eps, eps ~ U(eps_min, eps_max) per example; then
+    mean(max(|D(x) - D(x_hat)| / ||x - x_hat|| - 1, 0)^2), x_hat = clip(x + r, -1, 1).
+    The caller applies the weight (10 in SLOGAN). Inputs are expected in [-1, 1].
+    D(samples) is evaluated once and shared (the original evaluates it twice, same values).
+    """
+    samples = tf.concat([real, fake], axis=0)
+    scores = tf.reshape(critic(samples), [-1])
+    start = tf.random.uniform(tf.shape(samples), dtype=samples.dtype) - 0.5
+    eps = tf.random.uniform(_batch_shape_ones(samples), eps_min, eps_max, dtype=samples.dtype)
+    direction = alp_direction(critic, samples, scores, start, xi, power_iterations)
+    return alp_from_perturbation(critic, samples, scores, direction * eps)
+
+
 PENALTIES = {
     "gp": gradient_penalty,
     "lp": lipschitz_penalty,
+    "alp": adversarial_lipschitz_penalty,
 }
 
 

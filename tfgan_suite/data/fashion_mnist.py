@@ -26,8 +26,7 @@ CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", 
 FMNIST5_GROUPS = ((1,), (8,), (0, 3), (2, 4, 6), (7, 5, 9))
 LAYOUT = ", ".join(f"{name}.gz" for name in mnist.IDX_FILES["train"] + mnist.IDX_FILES["test"])
 
-# Same options as MNIST: classes (with '+' groups), ratio, subset_seed.
-Options = mnist.Options
+Options = subsets.ClassSubsetOptions
 
 
 def describe(name: str, options: Options) -> DatasetInfo:

@@ -14,7 +14,6 @@ Labels are one-hot digits; class_ids the digit (or the position in `classes` for
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import os
 import pickle
@@ -103,24 +102,7 @@ def read_split(data_dir: Optional[str], split: str) -> tuple:
                     f"(plain or .gz) nor {PICKLE_FILE}; download MNIST there")
 
 
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """classes: the digits to keep, in label order (default all ten); '+' merges digits into one
-    class, e.g. "0+6,4". ratio: imbalance between those classes, e.g. (7, 3) (subsets.py), or
-    None to keep every example. subset_seed: seed of the subsampling."""
-
-    classes: Optional[tuple] = None
-    ratio: Optional[tuple] = None
-    subset_seed: int = 0
-
-    def __post_init__(self):
-        groups = subsets.parse_groups(self.classes, "classes") or tuple((d,) for d in range(10))
-        subsets.check_groups(groups, 10)
-        ratio = subsets.parse_numbers(self.ratio, "ratio", float)
-        subsets.check_ratio(ratio, len(groups))
-        object.__setattr__(self, "classes", groups)
-        object.__setattr__(self, "ratio", ratio)
-        object.__setattr__(self, "subset_seed", int(self.subset_seed))
+Options = subsets.ClassSubsetOptions
 
 
 def describe(name: str, options: Options) -> DatasetInfo:

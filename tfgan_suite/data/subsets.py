@@ -13,6 +13,7 @@ frogs and int(6000 * 3 / 7) = 2,571 planes, as the original SLOGAN code does.
 
 from __future__ import annotations
 
+import dataclasses
 import fractions
 from typing import Optional, Sequence
 
@@ -107,3 +108,26 @@ def class_subset_source(info: DatasetInfo, examples: np.ndarray, class_labels: n
     indices, ids = subset_indices(np.asarray(class_labels), groups, ratio, seed)
     labels = np.eye(len(groups), dtype=np.float32)[ids]
     return ArraySource(info, np.ascontiguousarray(examples[indices]), labels, ids)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassSubsetOptions:
+    """Options of the ten-class datasets (MNIST, Fashion-MNIST, CIFAR-10).
+
+    classes: the classes to keep, in the order of the new class ids (default all ten); '+'
+        merges classes into one, e.g. "0+3,1". ratio: imbalance between them, e.g. (7, 3), or
+        None to keep every example. subset_seed: seed of the subsampling.
+    """
+
+    classes: Optional[tuple] = None
+    ratio: Optional[tuple] = None
+    subset_seed: int = 0
+
+    def __post_init__(self):
+        groups = parse_groups(self.classes, "classes") or tuple((c,) for c in range(10))
+        check_groups(groups, 10)
+        ratio = parse_numbers(self.ratio, "ratio", float)
+        check_ratio(ratio, len(groups))
+        object.__setattr__(self, "classes", groups)
+        object.__setattr__(self, "ratio", ratio)
+        object.__setattr__(self, "subset_seed", int(self.subset_seed))

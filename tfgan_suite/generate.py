@@ -1,0 +1,170 @@
+"""Figures from a trained conditional generator (a run's checkpoint or an exported SavedModel).
+
+    python -m tfgan_suite.generate --run_dir=runs/cwgan_celeba --mode=swap --output=swap.png
+    python -m tfgan_suite.generate --saved_model=exports/cwgan_celeba/2855 --mode=corners ...
+
+Modes (the original repository's figure scripts, with its bugs fixed: z comes from the
+prior the model was trained with, and the corner grid uses four distinct corners):
+  swap        rows = z; columns = the base attributes, then each attribute flipped in turn
+  classes     rows = z; columns = each class / attribute alone (the MNIST digit sweep)
+  interpolate rows = pairs of endpoints; columns = linear steps of z and y together
+  corners     bilinear interpolation of (z, y) between four corners on a frames x frames grid
+  attribute   rows = attributes; columns = that attribute swept from --low to --high at fixed
+              z and the other attributes at the base (continuous attributes, e.g. EFIGI)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Callable
+
+import numpy as np
+from absl import app, flags
+
+from tfgan_suite import conditions, images
+from tfgan_suite.errors import UserError
+
+MODES = ("swap", "classes", "interpolate", "corners", "attribute")
+
+
+@dataclasses.dataclass
+class Sampler:
+    """A conditional generator with what is needed to feed it."""
+
+    generate: Callable  # (z [N, z_dim], y [N, y_dim]) -> images [N, H, W, C] in [-1, 1]
+    z_dim: int
+    z_mean: float
+    label_names: tuple
+    label_kind: str
+
+    def z(self, n, rng):
+        return rng.normal(self.z_mean, 1.0, (n, self.z_dim)).astype(np.float32)
+
+
+def sampler_from_run(run_dir) -> Sampler:
+    from tfgan_suite import runs
+    model, config, info = runs.load_trained_model(run_dir)
+    return Sampler(lambda z, y: model.generate(z, y).numpy(), config["z_dim"],
+                   config.get("z_mean", 0.0), tuple(info.label_names), info.label_kind)
+
+
+def sampler_from_saved_model(path) -> Sampler:
+    import tensorflow as tf
+    from tfgan_suite.export import read_metadata
+    meta = read_metadata(path)
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    return Sampler(lambda z, y: serve(z=tf.constant(z), y=tf.constant(y))["images"].numpy(),
+                   meta["z_dim"], meta["z_mean"], tuple(meta["label_names"]), meta["label_kind"])
+
+
+def _parse_labels(text, sampler, flag):
+    """'Male,Smiling' (names switched on) or '0,1,0.5,...' (a full vector) -> y [label_dim]."""
+    names = list(sampler.label_names)
+    y = np.zeros(len(names), np.float32)
+    if not text:
+        return y
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        for p in parts:
+            if p not in names:
+                raise UserError(f"--{flag}: unknown label {p!r}; valid: {', '.join(names)}") from None
+            y[names.index(p)] = 1.0
+        return y
+    if len(values) != len(names):
+        raise UserError(f"--{flag} needs {len(names)} values ({', '.join(names)}), got {len(values)}")
+    return np.asarray(values, np.float32)
+
+
+def _lerp(a, b, t):
+    return (1.0 - t) * a + t * b
+
+
+def figure(sampler: Sampler, mode: str, rows: int, frames: int, seed: int, base="", end="",
+           low=0.0, high=1.0) -> np.ndarray:
+    """Images [rows, cols, H, W, C] for one figure mode."""
+    rng = np.random.default_rng(seed)
+    dim = len(sampler.label_names)
+    base_y = _parse_labels(base, sampler, "base")
+    if mode in ("swap", "classes"):
+        if mode == "swap":
+            flipped = np.where(np.eye(dim, dtype=bool), 1.0 - base_y, base_y).astype(np.float32)
+            ys = np.concatenate([base_y[None], flipped])
+        else:
+            ys = np.eye(dim, dtype=np.float32)
+        z = sampler.z(rows, rng)
+        zz, yy = np.repeat(z, len(ys), 0), np.tile(ys, (rows, 1))
+        cols = len(ys)
+    elif mode == "interpolate":
+        end_y = _parse_labels(end, sampler, "end") if end else \
+            np.eye(dim, dtype=np.float32)[rng.integers(dim)]
+        t = np.linspace(0.0, 1.0, frames, dtype=np.float32)[:, None]
+        z0, z1 = sampler.z(rows, rng), sampler.z(rows, rng)
+        zz = np.concatenate([_lerp(z0[r], z1[r], t) for r in range(rows)])
+        yy = np.tile(_lerp(base_y, end_y, t), (rows, 1))
+        cols = frames
+    elif mode == "corners":
+        corner_z = sampler.z(4, rng)
+        corner_y = np.eye(dim, dtype=np.float32)[rng.choice(dim, 4, replace=dim < 4)]
+        zz, yy = [], []
+        for u in np.linspace(0.0, 1.0, frames, dtype=np.float32):
+            for v in np.linspace(0.0, 1.0, frames, dtype=np.float32):
+                w = np.array([(1 - u) * (1 - v), (1 - u) * v, u * (1 - v), u * v], np.float32)
+                zz.append(w @ corner_z)
+                yy.append(w @ corner_y)
+        zz, yy = np.stack(zz), np.stack(yy)
+        rows = cols = frames
+    elif mode == "attribute":
+        z = np.repeat(sampler.z(1, rng), dim * frames, 0)
+        sweep = np.linspace(low, high, frames, dtype=np.float32)
+        yy = np.tile(base_y, (dim * frames, 1))
+        for a in range(dim):
+            yy[a * frames:(a + 1) * frames, a] = sweep
+        zz, rows, cols = z, dim, frames
+    else:
+        raise UserError(f"--mode={mode} is unknown; choose one of {', '.join(MODES)}")
+    out = sampler.generate(np.asarray(zz, np.float32), np.asarray(yy, np.float32))
+    return out.reshape((rows, cols) + out.shape[1:])
+
+
+def define_flags():
+    flags.DEFINE_string("run_dir", None, "Training run directory (latest checkpoint is used).")
+    flags.DEFINE_string("saved_model", None, "Or: an exported SavedModel version directory.")
+    flags.DEFINE_enum("mode", "swap", MODES, "Figure to make (see module docstring).")
+    flags.DEFINE_string("output", None, "PNG path to write (required).")
+    flags.DEFINE_integer("rows", 8, "Rows (z samples / endpoint pairs), > 0.")
+    flags.DEFINE_integer("frames", 9, "Interpolation steps (> 1). The original uses 9.")
+    flags.DEFINE_integer("seed", 0, "Seed for z and random endpoints.")
+    flags.DEFINE_string("base", "", "Base condition: names switched on ('Male,Smiling') or a full "
+                        "comma vector. Default all zeros.")
+    flags.DEFINE_string("end", "", "interpolate: end condition (same syntax); default a random class.")
+    flags.DEFINE_float("low", 0.0, "attribute: sweep start.")
+    flags.DEFINE_float("high", 1.0, "attribute: sweep end.")
+
+
+def main(argv):
+    del argv
+    f = flags.FLAGS
+    try:
+        if bool(f.run_dir) == bool(f.saved_model):
+            raise UserError("pass exactly one of --run_dir or --saved_model")
+        if not f.output:
+            raise UserError("--output is required (a .png path)")
+        if f.rows <= 0 or f.frames <= 1:
+            raise UserError("--rows must be > 0 and --frames > 1")
+        sampler = sampler_from_run(f.run_dir) if f.run_dir else sampler_from_saved_model(f.saved_model)
+        if not sampler.label_names:
+            raise UserError("this generator has no condition labels; these figures need a "
+                            "conditional model")
+        result = figure(sampler, f.mode, f.rows, f.frames, f.seed, f.base, f.end, f.low, f.high)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    print(f"wrote {images.save_png(f.output, images.grid(result))}")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)
