@@ -1,4 +1,4 @@
-"""Dataset registry and loaders on tiny fixtures in the official formats (CelebA: test_data_celeba)."""
+"""Dataset registry and loaders on tiny official-format fixtures (CelebA: test_data_celeba)."""
 
 import os
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import fixtures
+from tests import fixtures
 from tfgan_suite import data
-from tfgan_suite.data import batch_pipeline, embedded, subsets, synthetic
+from tfgan_suite.data import batch_pipeline, efigi, embedded, subsets, synthetic
 from tfgan_suite.errors import UserError
 
 
@@ -57,6 +57,8 @@ def test_describe_needs_no_data_and_follows_options():
         data.describe("mnist", classes=(0, 12))
     with pytest.raises(UserError, match="normalization='zscore'"):
         data.describe("efigi", normalization="zscore")
+    with pytest.raises(UserError, match="original_columns='maybe'"):
+        data.describe("efigi", original_columns="maybe")
 
 
 def test_data_dir_missing_or_empty(tmp_path):
@@ -99,7 +101,8 @@ def test_mnist_idx(tmp_path, gz):
     for split in ("train", "test"):
         source = data.load_dataset("mnist", str(tmp_path), split)
         images, labels = written[split]
-        assert source.examples.dtype == np.uint8 and source.examples.shape == (len(labels), 28, 28, 1)
+        assert source.examples.dtype == np.uint8
+        assert source.examples.shape == (len(labels), 28, 28, 1)
         np.testing.assert_array_equal(source.examples[..., 0], images)
         np.testing.assert_array_equal(source.class_ids, labels)
         np.testing.assert_array_equal(source.labels, np.eye(10)[labels])
@@ -216,44 +219,35 @@ def test_cifar_corrupt_batch_is_named(tmp_path):
 
 def test_efigi_splits_labels_and_images(tmp_path):
     written = fixtures.write_efigi(str(tmp_path), n=20)
+    names, fields = written["names"], written["fields"]
+    by_name = sorted(range(20), key=lambda i: names[i])  # the loader orders galaxies by PGC name
+    test_rows = [by_name[k] for k in efigi.split_indices(20, "test", 0.1)]
+    train_rows = [by_name[k] for k in efigi.split_indices(20, "train", 0.1)]
+    assert sorted(test_rows + train_rows) == list(range(20)) and len(test_rows) == 2
+
     train = data.load_dataset("efigi", str(tmp_path))
     test = data.load_dataset("efigi", str(tmp_path), "test")
     assert (len(train), len(test)) == (18, 2)
     assert train.examples.shape == (18, 64, 64, 3) and train.examples.dtype == np.uint8
-    # Arm_Strength, Arm_Curvature, Visible_Dust, Multiplicity values (fields exclude PGCname)
-    raw = written["fields"][:, [6, 9, 30, 48]]
-    everything = np.concatenate([train.labels, test.labels])
-    assert everything.min() == 0.0 and everything.max() == 1.0
-    names = written["names"]
-    rows = {tuple(np.round(r, 4)) for r in (raw - raw.min(0)) / np.ptp(raw, 0)}
-    assert {tuple(np.round(r, 4)) for r in everything} <= rows
-    none = data.load_dataset("efigi", str(tmp_path), "test", normalization="none")
-    orig = data.load_dataset("efigi", str(tmp_path), "test", normalization="none",
-                             original_columns=True)
-    first = [names.index(n) for n in sorted(names)]  # the loader orders by PGC name
-    positions = [first.index(i) for i in range(20)]
-    del positions
-    for labels, offset in ((none.labels, 0), (orig.labels, 1)):
-        matches = [np.flatnonzero(np.all(np.isclose(written["fields"][:, [6 + offset, 9 + offset,
-                                                                         30 + offset, 48 + offset]],
-                                                    row), axis=1)) for row in labels]
-        assert all(len(m) for m in matches)
-    # the value and the _inf columns differ on the fixture, so the two options really differ
-    assert not np.allclose(none.labels, orig.labels)
+    # Value columns of Arm_Strength, Arm_Curvature, Visible_Dust, Multiplicity (fields start
+    # after PGCname, so whole-line fields 7, 10, 31, 49 are columns 6, 9, 30, 48).
+    values = fields[:, [6, 9, 30, 48]]
+    scaled = (values - values.min(0)) / np.ptp(values, axis=0)
+    np.testing.assert_allclose(test.labels, scaled[test_rows], atol=1e-6)
+    np.testing.assert_allclose(train.labels, scaled[train_rows], atol=1e-6)
+    raw = data.load_dataset("efigi", str(tmp_path), "test", normalization="none")
+    np.testing.assert_allclose(raw.labels, values[test_rows], atol=1e-6)
+    original = data.load_dataset("efigi", str(tmp_path), "test", normalization="none",
+                                 original_columns=True)
+    np.testing.assert_allclose(original.labels, fields[test_rows][:, [7, 10, 31, 49]], atol=1e-6)
+    assert not np.allclose(original.labels, raw.labels)
     # pixels: PIL's bilinear resize of the same PNG, within one grey level
-    index = np.flatnonzero(none.labels[:, 0] >= 0)[0]
-    name = sorted(names)[np.flatnonzero(np.isin(sorted(names), sorted(names)))[0]]
-    del name
-    test_names = [n for n in sorted(names) if n in _efigi_test_names(names)]
-    png = tmp_path / "efigi-1.6" / "png" / f"{test_names[index]}.png"
+    png = tmp_path / "efigi-1.6" / "png" / f"{names[test_rows[0]]}.png"
     expected = np.asarray(Image.open(png).convert("RGB").resize((64, 64), Image.BILINEAR))
-    assert np.abs(none.examples[index].astype(int) - expected).max() <= 1
-
-
-def _efigi_test_names(names):
-    from tfgan_suite.data import efigi
-    ordered = sorted(names)
-    return {ordered[i] for i in efigi.split_indices(len(names), "test", 0.1)}
+    assert np.abs(test.examples[0].astype(int) - expected).max() <= 1
+    other = tmp_path / "efigi-1.6" / "png" / f"{names[test_rows[1]]}.png"
+    wrong = np.asarray(Image.open(other).convert("RGB").resize((64, 64), Image.BILINEAR))
+    assert np.abs(test.examples[0].astype(int) - wrong).max() > 10
 
 
 def test_efigi_errors(tmp_path):
@@ -270,8 +264,7 @@ def test_efigi_errors(tmp_path):
     os.remove(tmp_path / "efigi-1.6" / "png" / f"{written['names'][0]}.png")
     os.remove(tmp_path / "efigi-1.6" / "png" / f"{written['names'][1]}.png")
     with pytest.raises(UserError, match="png lacks the images of .*PGC"):
-        for split in ("train", "test"):
-            data.load_dataset("efigi", str(tmp_path), split)
+        data.load_dataset("efigi", str(tmp_path))  # 5 of the 6 galaxies are in train
     os.rename(tmp_path / "efigi-1.6" / "png", tmp_path / "efigi-1.6" / "pngs")
     with pytest.raises(UserError, match="folder .*png' is missing"):
         data.load_dataset("efigi", str(tmp_path))
@@ -291,7 +284,8 @@ def test_mnist5k_is_offline_stratified_and_real():
     everything = np.concatenate([train.examples, test.examples]).reshape(5000, -1)
     assert len(np.unique(everything, axis=0)) == 5000  # disjoint splits of distinct digits
     # real digits: the mean "1" has far less ink than the mean "0"
-    assert train.examples[train.class_ids == 1].mean() < 0.6 * train.examples[train.class_ids == 0].mean()
+    ink = [train.examples[train.class_ids == d].mean() for d in range(10)]
+    assert ink[1] < 0.6 * ink[0]
     assert embedded.csv_path().name == "mnist_5k.csv.gz"
 
 

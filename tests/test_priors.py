@@ -91,7 +91,7 @@ def test_stein_rho_matches_autodiff_of_expected_loss(monte_carlo_gradients):
     assert abs(float(tf.reduce_sum(g_rho))) < 1e-5   # softmax logits: gradients sum to 0
 
 
-def test_original_sigma_scale_is_twice_paper_and_equals_doubled_learning_rate(monte_carlo_gradients):
+def test_original_sigma_scale_is_twice_paper_and_doubled_lr(monte_carlo_gradients):
     _, (z, dldz) = monte_carlo_gradients
     z, dldz = z[:512], dldz[:512]
     adv = tf.zeros([512])

@@ -59,7 +59,7 @@ def rand_contrast(x, seed=None):
 
 
 def _shift_axis(x, shift, axis):
-    """out[..., i, ...] = x[..., i + shift_b, ...] along `axis` (1 or 2), zero where out of range."""
+    """out[b, i] = x[b, i + shift_b] along `axis` (1 or 2), zero where i + shift_b is outside."""
     size = tf.shape(x)[axis]
     source = tf.range(size)[None, :] + shift                                  # [B, size]
     inside = tf.logical_and(source >= 0, source < size)

@@ -104,9 +104,10 @@ def _dataset_options(f) -> dict:
         options["attributes"] = tuple(f.attributes)
     if f.partitions:
         try:
-            options["partitions"] = tuple(int(p) for p in f.partitions)
+            partitions = tuple(int(p) for p in f.partitions)
         except ValueError:
             raise UserError(f"--partitions must be integers 0, 1 or 2, got {f.partitions}") from None
+        options[f"{f.split}_partitions"] = partitions
     if f.cache_dir:
         options["cache_dir"] = f.cache_dir
     if f.attribute_normalization:
@@ -124,6 +125,8 @@ def resolve(f=FLAGS) -> dict:
     if f.dataset not in data.DATASET_NAMES:
         raise UserError(f"--dataset={f.dataset} is unknown; choose one of: "
                         + ", ".join(data.DATASET_NAMES))
+    if f.split not in ("train", "test"):
+        raise UserError(f"--split must be train or test, got {f.split}")
     for name in ("batch_size", "z_dim", "log_every", "sample_every", "checkpoint_every",
                  "keep_checkpoints", "grid_rows", "generator_updates"):
         if getattr(f, name) <= 0:
@@ -134,8 +137,6 @@ def resolve(f=FLAGS) -> dict:
         raise UserError(f"--epochs must be positive, got {f.epochs}")
     if f.penalty_weight < 0:
         raise UserError(f"--penalty_weight must be >= 0, got {f.penalty_weight}")
-    if f.split not in ("train", "test"):
-        raise UserError(f"--split must be train or test, got {f.split}")
 
     loss = f.loss or "wgan"
     if loss not in LOSSES_BY_MODEL[f.model]:
@@ -166,6 +167,7 @@ def resolve(f=FLAGS) -> dict:
         if f.relu_output and not f.dataset.startswith("mnist"):
             raise UserError("--relu_output reproduces the original MNIST generator; use it with an "
                             "MNIST dataset only")
+    data.describe(f.dataset, **config["dataset_options"])  # rejects unknown or bad options
     config["run_dir"] = os.path.abspath(f.run_dir or os.path.join("runs", f"{f.model}_{f.dataset}"))
     config["export_dir"] = os.path.abspath(f.export_dir)
     config["export_name"] = f.export_name or f"{f.model}_{f.dataset}"

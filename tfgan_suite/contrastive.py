@@ -52,7 +52,8 @@ def additive_angular_margin(cos, scale, margin):
 def u2c_loss(features, mu, assignments, scale, margin):
     """U2C loss of Eq. 66; returns (batch mean, per-sample values [B]).
 
-    l_i = -log( exp(s cos(theta_ii + m)) / (1/B {exp(s cos(theta_ii + m)) + sum_{j!=i} exp(s cos theta_ij)}) )
+    l_i = -log( exp(s cos(theta_ii + m))
+                / (1/B {exp(s cos(theta_ii + m)) + sum_{j!=i} exp(s cos theta_ij)}) )
     with cos theta_ij = cos(e_i, mu_C^j), e = E(G(z)) [B, e_dim], mu_C = assignments @ mu.
     Denominator and ratio clipped to [1e-10, 1e10] as the original. The original passes
     margin = m * temp (decayed) and keeps s constant.

@@ -65,17 +65,19 @@ def _parse_labels(text, sampler, flag):
     if not text:
         return y
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
+    if all(p in names for p in parts):  # names first: MNIST's class names are "0".."9"
         for p in parts:
-            if p not in names:
-                raise UserError(f"--{flag}: unknown label {p!r}; valid: {', '.join(names)}") from None
             y[names.index(p)] = 1.0
         return y
+    try:
+        values = np.asarray([float(p) for p in parts], np.float32)
+    except ValueError:
+        unknown = [p for p in parts if p not in names]
+        raise UserError(f"--{flag}: unknown label(s) {', '.join(unknown)}; valid: "
+                        f"{', '.join(names)}") from None
     if len(values) != len(names):
         raise UserError(f"--{flag} needs {len(names)} values ({', '.join(names)}), got {len(values)}")
-    return np.asarray(values, np.float32)
+    return values
 
 
 def _lerp(a, b, t):

@@ -30,12 +30,17 @@ tfd = tfp.distributions
 SIGMA_GRAD_SCALES = {"paper": 0.5, "original": 1.0}
 
 
-def _batch_transpose(m):
-    return tf.linalg.matrix_transpose(m)
+def sigma_grad_scale_factor(name):
+    """The factor SIGMA_GRAD_SCALES[name]; ValueError naming the choices otherwise."""
+    try:
+        return SIGMA_GRAD_SCALES[name]
+    except KeyError:
+        raise ValueError(f"unknown sigma_grad_scale {name!r}; "
+                         f"choose one of {sorted(SIGMA_GRAD_SCALES)}") from None
 
 
 def _symmetrise(m):
-    return 0.5 * (m + _batch_transpose(m))
+    return 0.5 * (m + tf.linalg.matrix_transpose(m))
 
 
 def _centred(z, mu):
@@ -78,15 +83,11 @@ def stein_grad_sigma(z, dldz, resp, mu, sigma_chol, sigma_grad_scale="paper"):
 
     The batch average of S is not symmetric, hence the symmetrisation of Eq. 5.
     """
-    try:
-        scale = SIGMA_GRAD_SCALES[sigma_grad_scale]
-    except KeyError:
-        raise ValueError(f"unknown sigma_grad_scale {sigma_grad_scale!r}; "
-                         f"choose one of {sorted(SIGMA_GRAD_SCALES)}") from None
-    whitened = tf.linalg.cholesky_solve(sigma_chol, _centred(z, mu))   # Sigma^-1 (z - mu): [K, d, B]
-    weighted = whitened * tf.transpose(resp)[:, None, :]             # times r_bc
+    scale = sigma_grad_scale_factor(sigma_grad_scale)
+    solved = tf.linalg.cholesky_solve(sigma_chol, _centred(z, mu))    # Sigma^-1 (z-mu) [K,d,B]
+    weighted = solved * tf.transpose(resp)[:, None, :]               # times r_bc
     batch = tf.cast(tf.shape(dldz)[0], dldz.dtype)
-    s = tf.matmul(weighted, dldz[None, :, :]) / batch                # [K, d, B] @ [B, d] -> [K, d, d]
+    s = tf.matmul(weighted, dldz[None, :, :]) / batch                # [K,d,B] @ [B,d] -> [K,d,d]
     return scale * _symmetrise(s)
 
 
@@ -139,9 +140,7 @@ class GaussianMixturePrior(keras.layers.Layer):
     def __init__(self, num_components, latent_dim, mean_stddev=0.1, seed=0,
                  sigma_grad_scale="paper", **kwargs):
         super().__init__(**kwargs)
-        if sigma_grad_scale not in SIGMA_GRAD_SCALES:
-            raise ValueError(f"unknown sigma_grad_scale {sigma_grad_scale!r}; "
-                             f"choose one of {sorted(SIGMA_GRAD_SCALES)}")
+        sigma_grad_scale_factor(sigma_grad_scale)      # fail at construction, not mid-training
         self.num_components = int(num_components)
         self.latent_dim = int(latent_dim)
         self.mean_stddev = float(mean_stddev)

@@ -26,22 +26,25 @@ from tfgan_suite.errors import UserError
 CONFIG_FILE = "config.json"
 
 
-def prepare_run_dir(config: dict) -> bool:
-    """Create the run directory or check it matches `config`. Returns True when resuming."""
-    run_dir = config["run_dir"]
-    path = os.path.join(run_dir, CONFIG_FILE)
-    if os.path.exists(path):
-        previous = read_config(run_dir)
-        changed = [k for k in config_lib.RESUME_INVARIANTS if previous.get(k) != config.get(k)]
-        if changed:
-            details = ", ".join(f"{k}: {previous.get(k)!r} -> {config.get(k)!r}" for k in changed)
-            raise UserError(f"{run_dir} holds a run with different settings ({details}). Rerun "
-                            f"with the same flags to resume it, or pass a new --run_dir.")
-        config_lib.write_json_atomic(path, config)
-        return True
-    os.makedirs(run_dir, exist_ok=True)
-    config_lib.write_json_atomic(path, config)
-    return False
+def check_run_dir(config: dict) -> bool:
+    """Check (writing nothing) that the run directory is new or holds this same run.
+
+    Returns True when it holds a run to resume."""
+    path = os.path.join(config["run_dir"], CONFIG_FILE)
+    if not os.path.exists(path):
+        return False
+    previous = read_config(config["run_dir"])
+    changed = [k for k in config_lib.RESUME_INVARIANTS if previous.get(k) != config.get(k)]
+    if changed:
+        details = ", ".join(f"{k}: {previous.get(k)!r} -> {config.get(k)!r}" for k in changed)
+        raise UserError(f"{config['run_dir']} holds a run with different settings ({details}). "
+                        f"Rerun with the same flags to resume it, or pass a new --run_dir.")
+    return True
+
+
+def write_config(config: dict):
+    os.makedirs(config["run_dir"], exist_ok=True)
+    config_lib.write_json_atomic(os.path.join(config["run_dir"], CONFIG_FILE), config)
 
 
 def read_config(run_dir: str) -> dict:

@@ -27,12 +27,16 @@ def train(config: dict) -> dict:
     from tfgan_suite.models import build_model
 
     info = data.describe(config["dataset"], **config["dataset_options"])
-    if config["model"] == "cwgan" and info.label_dim == 0:
-        raise UserError(f"--model=cwgan is conditional and --dataset={config['dataset']} has no "
-                        f"labels; use a labelled dataset or --model=slogan")
-    resuming = runs.prepare_run_dir(config)
+    if config["model"] == "cwgan" and (info.label_dim == 0 or info.example_shape[:2] not in
+                                       ((28, 28), (64, 64))):
+        raise UserError(f"--model=cwgan needs labelled 28x28 or 64x64 images (the paper's "
+                        f"networks); --dataset={config['dataset']} has examples of shape "
+                        f"{info.example_shape} and {info.label_dim} labels. Use mnist, mnist5k, "
+                        f"celeba or efigi, or --model=slogan")
+    resuming = runs.check_run_dir(config)
     source = data.load_dataset(config["dataset"], config["data_dir"], config["split"],
                                **config["dataset_options"])
+    runs.write_config(config)
     steps = config_lib.total_steps(config, len(source))
 
     model = build_model(config, source.info)

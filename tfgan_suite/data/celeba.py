@@ -113,26 +113,39 @@ def _read_lines(path: str) -> list:
 
 
 def read_attribute_table(path: str) -> tuple:
-    """(header names, {file name: line number}, rows of '1'/'-1' strings) of list_attr_celeba.txt."""
+    """list_attr_celeba.txt as (header names, {image name: row}, int8 [rows, 40] of -1/1)."""
     lines = _read_lines(path)
     if len(lines) < 2 or not lines[0].strip().isdigit():
         raise UserError(f"{path}:1: expected the number of images on line 1 and the attribute "
                         "names on line 2 (official list_attr_celeba.txt)")
-    names = lines[1].split()
-    rows, index = [], {}
-    for lineno, line in enumerate(lines[2:], start=3):
+    header = lines[1].split()
+    body = [(lineno, line) for lineno, line in enumerate(lines[2:], start=3) if line.strip()]
+
+    def malformed(lineno, line):
+        return UserError(f"{path}:{lineno}: expected an image name and {len(header)} values of "
+                         f"-1 or 1, got {line.strip()[:120]!r}")
+
+    names = []
+    for lineno, line in body:
         parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != len(names) + 1 or not set(parts[1:]) <= {"1", "-1"}:
-            raise UserError(f"{path}:{lineno}: expected an image name and {len(names)} values of "
-                            f"-1 or 1, got {line.strip()[:120]!r}")
-        index[parts[0]] = len(rows)
-        rows.append(parts[1:])
-    if int(lines[0]) != len(rows):
-        raise UserError(f"{path}: line 1 announces {int(lines[0])} images but {len(rows)} rows "
+        if len(parts) != len(header) + 1:
+            raise malformed(lineno, line)
+        names.append(parts[0])
+    # np.loadtxt parses the 8 million values in C; a bad token sends us to the slow scan
+    # below, which finds its line.
+    try:
+        values = np.loadtxt([line for _, line in body], usecols=range(1, len(header) + 1),
+                            dtype=np.int8, ndmin=2)
+    except ValueError:
+        values = np.zeros((0, len(header)), np.int8)
+    if len(values) != len(body) or not np.isin(values, (-1, 1)).all():
+        for lineno, line in body:
+            if not set(line.split()[1:]) <= {"1", "-1"}:
+                raise malformed(lineno, line)
+    if int(lines[0]) != len(body):
+        raise UserError(f"{path}: line 1 announces {int(lines[0])} images but {len(body)} rows "
                         "follow; the file is truncated, download it again")
-    return names, index, rows
+    return header, {name: row for row, name in enumerate(names)}, values
 
 
 def read_partitions(path: str) -> list:
@@ -264,7 +277,7 @@ def load(name: str, data_dir: Optional[str], split: str, options: Options) -> Ar
     partitions = options.train_partitions if split == "train" else options.test_partitions
     _check_layout(data_dir)
     attr_path = os.path.join(data_dir, ATTR_FILE)
-    header, row_of, rows = read_attribute_table(attr_path)
+    header, row_of, values = read_attribute_table(attr_path)
     absent = [a for a in options.attributes if a not in header]
     if absent:
         raise UserError(f"{attr_path}: attribute(s) {absent} are not in its header line; valid "
@@ -275,8 +288,7 @@ def load(name: str, data_dir: Optional[str], split: str, options: Options) -> Ar
         raise UserError(f"{attr_path} has no attributes for {len(unlabelled)} image(s) of the "
                         f"partition file, e.g. {unlabelled[:3]}; download both files again")
     columns = [header.index(a) for a in options.attributes]
-    labels = np.array([[rows[row_of[n]][c] == "1" for c in columns] for n in names],
-                      dtype=np.float32)
+    labels = (values[[row_of[n] for n in names]][:, columns] == 1).astype(np.float32)
     report = _ensure_cache(data_dir, names, partitions, options.resolution, options.cache_dir)
     examples = np.load(report.path, mmap_mode="r")
     return ArraySource(describe(name, options), examples, labels)

@@ -22,7 +22,7 @@ from typing import Optional
 
 import numpy as np
 
-from tfgan_suite.data import files, mnist, subsets
+from tfgan_suite.data import files, subsets
 from tfgan_suite.data.base import ArraySource, DatasetInfo
 from tfgan_suite.errors import UserError
 

@@ -79,9 +79,10 @@ class Options:
             raise UserError(f"option test_fraction={self.test_fraction}: must lie in (0, 1)")
         if int(self.resolution) < 1:
             raise UserError(f"option resolution={self.resolution}: must be a positive size")
-        if isinstance(self.original_columns, str):
-            object.__setattr__(self, "original_columns",
-                               self.original_columns.lower() in ("1", "true", "yes"))
+        flag = str(self.original_columns).lower()
+        if flag not in ("true", "false", "1", "0"):
+            raise UserError(f"option original_columns={self.original_columns!r}: use true or false")
+        object.__setattr__(self, "original_columns", flag in ("true", "1"))
         object.__setattr__(self, "test_fraction", float(self.test_fraction))
         object.__setattr__(self, "resolution", int(self.resolution))
 

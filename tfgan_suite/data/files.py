@@ -24,7 +24,7 @@ def require_data_dir(data_dir: Optional[str], dataset: str, expected: str) -> st
 
 
 def require_path(path: str, dataset: str, what: str, is_dir: bool = False) -> str:
-    """`path` must exist (as a folder when is_dir); `what` says what it is and where it comes from."""
+    """`path` must exist (a folder when is_dir); `what` says what it holds and where it is from."""
     exists = os.path.isdir(path) if is_dir else os.path.isfile(path)
     if not exists:
         kind = "folder" if is_dir else "file"

@@ -70,7 +70,7 @@ class DomainClassifier:
     def __init__(self, model: keras.Model, batch_size: int = 256):
         self.model = model
         self.batch_size = batch_size
-        self._both = keras.Model(model.inputs, [model.get_layer("features").output, model.outputs[0]])
+        self._both = keras.Model(model.input, [model.get_layer("features").output, model.output])
 
     @classmethod
     def load(cls, path: str, batch_size: int = 256) -> "DomainClassifier":
