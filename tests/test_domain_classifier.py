@@ -38,14 +38,16 @@ def test_classifier_learns_and_exposes_features_and_logits(trained):
     assert features.shape == (120, domain_classifier.FEATURE_DIM) and logits.shape == (120, 2)
     assert attributes.onehot_accuracy(logits, y) > 0.9
     # Floats in [-1, 1] and uint8 give the same features.
-    np.testing.assert_allclose(classifier(x.astype(np.float32) / 127.5 - 1), features, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(classifier(x.astype(np.float32) / 127.5 - 1), features,
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_frechet_classifier_distance_is_named_apart_from_fid(trained):
     classifier = domain_classifier.DomainClassifier(trained)
     real, _ = bar_images(200, seed=2)
     same = lambda n: bar_images(n, seed=3)[0]  # noqa: E731
-    noise = lambda n: np.random.default_rng(n).integers(0, 256, (n, 12, 12, 1)).astype(np.uint8)  # noqa: E731
+    def noise(n):
+        return np.random.default_rng(n).integers(0, 256, (n, 12, 12, 1)).astype(np.uint8)
     near = fid.frechet_feature_distance(classifier, real, same, 200, 64)
     far = fid.frechet_feature_distance(classifier, real, noise, 200, 64)
     assert list(near) == ["frechet_classifier_distance"]

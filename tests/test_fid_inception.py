@@ -130,7 +130,8 @@ def test_network_matches_torchscript(reference):
 
 
 def test_pipeline_matches_torch_bilinear_resize(reference):
-    """uint8 32x32 images through our 'bilinear' pipeline vs torch's F.interpolate(align_corners=False)."""
+    """uint8 32x32 images through our 'bilinear' pipeline vs torch's F.interpolate
+    (align_corners=False)."""
     torch, torch_model, extractor = reference
     rng = np.random.default_rng(3)
     # Smooth random images (upsampled noise), closer to real images than white noise.

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import scipy.linalg
 
 from tfgan_suite.errors import UserError
 from tfgan_suite.metrics import attributes, clustering, features, fid, icfid, inception_score
@@ -24,7 +23,8 @@ def frechet_by_eigh(x1, x2):
     w, v = np.linalg.eigh(s1)
     root1 = v @ np.diag(np.sqrt(np.clip(w, 0, None))) @ v.T
     inner = np.linalg.eigvalsh(root1 @ s2 @ root1)
-    return np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.sum(np.sqrt(np.clip(inner, 0, None)))
+    trace_sqrt = np.sum(np.sqrt(np.clip(inner, 0, None)))
+    return np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * trace_sqrt
 
 
 class FakeExtractor:
@@ -67,7 +67,8 @@ def test_frechet_of_shifted_gaussians_is_squared_shift():
 
 def test_frechet_rejects_mismatched_sizes():
     with pytest.raises(ValueError, match="feature sizes"):
-        frechet_distance(gaussian_stats(random_features(0, d=3)), gaussian_stats(random_features(0, d=4)))
+        frechet_distance(gaussian_stats(random_features(0, d=3)),
+                         gaussian_stats(random_features(0, d=4)))
 
 
 def test_streaming_stats_match_numpy_on_uneven_batches():
@@ -111,8 +112,10 @@ def test_array_batches_with_indices_read_those_rows():
 def test_frechet_feature_distance_names_metric_and_separates_distributions():
     extractor = FakeExtractor()
     real = images_with_mean(0.0, 400, seed=0)
-    same = fid.frechet_feature_distance(extractor, real, lambda n: images_with_mean(0.0, n, seed=n), 400, 64)
-    far = fid.frechet_feature_distance(extractor, real, lambda n: images_with_mean(0.5, n, seed=n), 400, 64)
+    def generator(mean):
+        return lambda n: images_with_mean(mean, n, seed=n)
+    same = fid.frechet_feature_distance(extractor, real, generator(0.0), 400, 64)
+    far = fid.frechet_feature_distance(extractor, real, generator(0.5), 400, 64)
     assert set(same) == {"frechet_fake_distance"}
     assert same["frechet_fake_distance"] < 0.05 < far["frechet_fake_distance"]
 
@@ -246,7 +249,8 @@ def test_inception_score_uniform_and_one_hot():
     mean, std = inception_score.inception_score(one_hot, splits=2)
     assert mean == pytest.approx(5.0, rel=1e-6) and std == pytest.approx(0.0, abs=1e-6)
     # Confident but always the same class: no diversity, score 1.
-    assert inception_score.inception_score(np.eye(5)[np.zeros(20, int)] * 50, splits=2)[0] == pytest.approx(1.0)
+    same_class = np.eye(5)[np.zeros(20, int)] * 50
+    assert inception_score.inception_score(same_class, splits=2)[0] == pytest.approx(1.0)
 
 
 def test_inception_score_needs_enough_samples():
@@ -265,7 +269,8 @@ def test_attribute_accuracy_onehot_and_binary():
     np.testing.assert_allclose(attributes.binary_attribute_accuracy(probs, requested), [1 / 3, 1.0])
     assert attributes.attribute_accuracy(probs, requested, "binary") == pytest.approx(2 / 3)
     # Logits: threshold 0 instead of 0.5.
-    np.testing.assert_allclose(attributes.binary_attribute_accuracy(probs - 0.5, requested, 0.0), [1 / 3, 1.0])
+    np.testing.assert_allclose(attributes.binary_attribute_accuracy(probs - 0.5, requested, 0.0),
+                               [1 / 3, 1.0])
     with pytest.raises(UserError, match="continuous"):
         attributes.attribute_accuracy(probs, requested, "continuous")
 

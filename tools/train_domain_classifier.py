@@ -15,16 +15,21 @@ from absl import app, flags
 
 from tfgan_suite.errors import UserError
 
-flags.DEFINE_string("dataset", "mnist5k", "Dataset name (tfgan_suite.data registry); needs one-hot labels.")
-flags.DEFINE_string("data_dir", None, "Directory with the dataset's files (not needed for mnist5k).")
-flags.DEFINE_string("output", None, "Model file to write; must end in .keras.")
-flags.DEFINE_integer("steps", 2000, "Training minibatches.")
-flags.DEFINE_integer("batch_size", 64, "Minibatch size.")
-flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
-flags.DEFINE_integer("seed", 0, "Seed for the initialisation and the batch order.")
-flags.DEFINE_string("train_split", "train", "Split to train on.")
-flags.DEFINE_string("eval_split", "test", "Split to report the accuracy on.")
 FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """Registered only when run as a script, so tests can import this file beside other CLIs."""
+    flags.DEFINE_string("dataset", "mnist5k",
+                        "Dataset name (tfgan_suite.data registry); needs one-hot labels.")
+    flags.DEFINE_string("data_dir", None, "Directory with the dataset's files (not needed for mnist5k).")
+    flags.DEFINE_string("output", None, "Model file to write; must end in .keras.")
+    flags.DEFINE_integer("steps", 2000, "Training minibatches.")
+    flags.DEFINE_integer("batch_size", 64, "Minibatch size.")
+    flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
+    flags.DEFINE_integer("seed", 0, "Seed for the initialisation and the batch order.")
+    flags.DEFINE_string("train_split", "train", "Split to train on.")
+    flags.DEFINE_string("eval_split", "test", "Split to report the accuracy on.")
 
 
 def run(dataset: str, data_dir, output: str, steps: int, batch_size: int, learning_rate: float,
@@ -63,4 +68,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

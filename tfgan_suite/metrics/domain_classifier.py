@@ -75,16 +75,17 @@ class DomainClassifier:
     @classmethod
     def load(cls, path: str, batch_size: int = 256) -> "DomainClassifier":
         if not os.path.isfile(path):
-            raise UserError(f"domain classifier {path} not found: train one with "
-                            f"`python tools/train_domain_classifier.py --dataset=mnist5k --output={path}`")
+            raise UserError(f"domain classifier {path} not found: train one with `python "
+                            f"tools/train_domain_classifier.py --dataset=mnist5k --output={path}`")
         return cls(keras.models.load_model(path), batch_size)
 
     def features_and_logits(self, images) -> tuple[np.ndarray, np.ndarray]:
         x = to_model_units(np.asarray(images))
         expected = tuple(self.model.input_shape[1:])
         if tuple(x.shape[1:]) != expected:
-            raise UserError(f"the domain classifier was trained on images {expected}, got {x.shape[1:]}: "
-                            "train one for this dataset with tools/train_domain_classifier.py")
+            raise UserError(f"the domain classifier was trained on images {expected}, got "
+                            f"{x.shape[1:]}: train one for this dataset with "
+                            "tools/train_domain_classifier.py")
         outputs = [self._both(x[i:i + self.batch_size], training=False)
                    for i in range(0, len(x), self.batch_size)]
         return (np.concatenate([f.numpy() for f, _ in outputs]),

@@ -61,17 +61,20 @@ class ConvBN(keras.layers.Layer):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", **kwargs):
         super().__init__(**kwargs)
         self.filters = filters
-        self.kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+        self.kernel_size = ((kernel_size, kernel_size) if isinstance(kernel_size, int)
+                            else tuple(kernel_size))
         self.strides = strides
         self.padding = padding
         self.trainable = False  # a fixed reference network
 
     def build(self, input_shape):
-        self.kernel = self.add_weight(name="kernel", shape=self.kernel_size + (input_shape[-1], self.filters))
-        self.beta = self.add_weight(name="beta", shape=(self.filters,), initializer="zeros")
-        self.moving_mean = self.add_weight(name="moving_mean", shape=(self.filters,), initializer="zeros")
-        self.moving_variance = self.add_weight(
-            name="moving_variance", shape=(self.filters,), initializer="ones")
+        channels = (self.filters,)
+        self.kernel = self.add_weight(name="kernel",
+                                      shape=self.kernel_size + (input_shape[-1], self.filters))
+        self.beta = self.add_weight(name="beta", shape=channels, initializer="zeros")
+        self.moving_mean = self.add_weight(name="moving_mean", shape=channels, initializer="zeros")
+        self.moving_variance = self.add_weight(name="moving_variance", shape=channels,
+                                               initializer="ones")
 
     def call(self, x):
         y = keras.ops.conv(x, self.kernel, strides=self.strides, padding=self.padding)
@@ -116,7 +119,8 @@ def _block_c(x, name, width):
     b1 = _conv(b1, f"{name}.tower.conv_1", width, (1, 7))
     b1 = _conv(b1, f"{name}.tower.conv_2", 192, (7, 1))
     b2 = _conv(x, f"{name}.tower_1.conv", width, 1)
-    for i, (filters, kernel) in enumerate([(width, (7, 1)), (width, (1, 7)), (width, (7, 1)), (192, (1, 7))]):
+    tower = [(width, (7, 1)), (width, (1, 7)), (width, (7, 1)), (192, (1, 7))]
+    for i, (filters, kernel) in enumerate(tower):
         b2 = _conv(b2, f"{name}.tower_1.conv_{i + 1}", filters, kernel)
     b3 = _conv(_avg_pool(x, f"{name}.tower_2.pool"), f"{name}.tower_2.conv", 192, 1)
     return keras.layers.Concatenate(name=name)([b0, b1, b2, b3])
