@@ -36,7 +36,14 @@ class NonFiniteGuard(keras.callbacks.Callback):
         self.checkpoint_dir = checkpoint_dir
 
     def on_train_batch_end(self, batch, logs=None):
-        bad = {k: v for k, v in (logs or {}).items() if not math.isfinite(float(v))}
+        logs = logs or {}
+        if logs.get("prior_valid", 1.0) < 0.5:
+            raise NonFiniteLossError(
+                f"the Stein update at iteration {_step(self.model)} would have left a covariance "
+                f"that is not positive definite (or a NaN); the prior kept its last valid values "
+                f"and nothing was saved after this point. The last good checkpoint is in "
+                f"{self.checkpoint_dir}; lower --prior_learning_rate and rerun to resume from it.")
+        bad = {k: v for k, v in logs.items() if not math.isfinite(float(v))}
         if bad:
             raise NonFiniteLossError(
                 f"non-finite values at iteration {_step(self.model)}: {bad}. Nothing was saved "
@@ -65,7 +72,9 @@ class ScalarLogger(keras.callbacks.Callback):
     TAGS = {"d_loss": "loss/critic", "g_loss": "loss/generator",
             "gradient_penalty": "critic/gradient_penalty", "wasserstein": "critic/wasserstein_estimate",
             "d_real": "critic/mean_D_real", "d_fake": "critic/mean_D_fake",
-            "steps_per_sec": "perf/steps_per_sec"}
+            "steps_per_sec": "perf/steps_per_sec", "penalty": "critic/penalty",
+            "u2c_loss": "loss/u2c", "simclr_loss": "loss/simclr",
+            "u2c_schedule": "schedule/u2c_lambda_margin_factor", "prior_valid": "prior/valid"}
 
     def __init__(self, writer, every):
         super().__init__()

@@ -14,6 +14,8 @@ from absl import flags
 
 from tfgan_suite import data
 from tfgan_suite.errors import UserError
+from tfgan_suite.models.slogan_defaults import DATASET_DEFAULTS as SLOGAN_DEFAULTS, PAPER_STEPS \
+    as SLOGAN_PAPER_STEPS
 
 MODELS = ("cwgan", "slogan")
 LOSSES_BY_MODEL = {"cwgan": ("wgan", "gan", "lsgan"), "slogan": ("wgan", "hinge")}
@@ -50,18 +52,22 @@ def define_flags():
     flags.DEFINE_string("export_name", None, "Model name under --export_dir; default <model>_<dataset>.")
     flags.DEFINE_boolean("export", True, "Export the generator as a SavedModel when training ends.")
     flags.DEFINE_integer("steps", None, "Generator iterations to train in total (each runs n_critic "
-                         "critic updates). Default: --epochs worth of iterations.")
+                         "critic updates). Default: cwgan --epochs worth of iterations; slogan "
+                         "100,000 (paper).")
     flags.DEFINE_float("epochs", 100.0, "Epochs (dataset size / batch size generator iterations) "
                        "when --steps is unset. Paper: 100; the original code's default: 25.")
-    flags.DEFINE_integer("batch_size", 64, "Batch size (> 0). Paper: 64.")
+    flags.DEFINE_integer("batch_size", None, "Batch size (> 0). Paper: 64 (SLOGAN synthetic: "
+                         "128, as its original code).")
     flags.DEFINE_integer("seed", 0, "Random seed (data order, initial weights, z stream).")
-    flags.DEFINE_integer("z_dim", 100, "Latent size (> 0). Paper: 100.")
+    flags.DEFINE_integer("z_dim", None, "Latent size (> 0). cwgan paper: 100; slogan: 64 "
+                         "(synthetic, MNIST, FMNIST), 128 (CIFAR, CelebA).")
     flags.DEFINE_float("z_mean", -1.0, "z ~ N(z_mean, 1). The original trains CelebA/MNIST with "
                        "-1 (np.random.normal(-1, 1)); export and generation use the same prior.")
     flags.DEFINE_string("loss", None, "Adversarial loss. cwgan: wgan (paper), gan, lsgan; "
                         "slogan: wgan, hinge.")
     flags.DEFINE_enum("penalty", None, ["gp", "lp", "alp", "none"],
-                      "Critic regulariser. Default: gp for cwgan+wgan (paper), none for gan/lsgan.")
+                      "Critic regulariser. cwgan: gp for wgan (paper), none for gan/lsgan. "
+                      "slogan: lp (synthetic, MNIST, FMNIST), alp (CIFAR, CelebA), as Appendix E.")
     flags.DEFINE_float("penalty_weight", 10.0, "Penalty weight lambda (> 0). Paper: 10.")
     flags.DEFINE_boolean("original_gp", False, "Reproduce the original cWGAN gradient penalty "
                          "(one eps per batch, norm over image axis 1 only) instead of the correct one.")
@@ -69,8 +75,9 @@ def define_flags():
                          "the original uses 1 for gan and lsgan.")
     flags.DEFINE_integer("generator_updates", 1, "Generator updates per iteration. 1; the original "
                          "MNIST code runs 2 (a quirk).")
-    flags.DEFINE_float("learning_rate", None, "Adam learning rate. Paper: 1e-4 (wgan); original: "
-                       "2e-4 (gan), 1e-3 (lsgan).")
+    flags.DEFINE_float("learning_rate", None, "Adam learning rate. cwgan paper: 1e-4 (wgan); "
+                       "original: 2e-4 (gan), 1e-3 (lsgan). slogan: eta of Appendix E per dataset "
+                       "(G and E; D uses 4 eta), decayed linearly to 0.")
     flags.DEFINE_float("beta1", None, "Adam beta1. Paper: 0.0 (wgan); original: 0.5 (gan, lsgan).")
     flags.DEFINE_float("beta2", None, "Adam beta2. Paper: 0.9 (wgan); original: 0.999 (gan, lsgan).")
     flags.DEFINE_float("bn_momentum", 0.999, "Generator BatchNorm moving-average momentum. "
@@ -85,6 +92,30 @@ def define_flags():
     flags.DEFINE_integer("checkpoint_every", 500, "Checkpoint every N iterations (> 0). Original: 500.")
     flags.DEFINE_integer("keep_checkpoints", 3, "Checkpoints kept (> 0).")
     flags.DEFINE_integer("grid_rows", 8, "Rows (fixed z vectors) of the sample grid (> 0).")
+    # SLOGAN (Hwang et al.); defaults per dataset from Appendix E, see models/slogan.py.
+    flags.DEFINE_integer("num_components", None, "slogan: mixture components K. Paper: 8 "
+                         "(synthetic), 10 (MNIST, FMNIST, CIFAR-10), 2 (MNIST-2, CIFAR-2, CelebA), "
+                         "5 (FMNIST-5).")
+    flags.DEFINE_integer("feature_dim", None, "slogan: encoder output size. Paper: 64 / 128 (CIFAR, "
+                         "CelebA).")
+    flags.DEFINE_float("gumbel_temperature", None, "slogan: Gumbel-softmax tau. Paper: 0.01; "
+                       "original synthetic code: 0.1.")
+    flags.DEFINE_float("u2c_weight", None, "slogan: lambda, the U2C loss weight (decayed by the "
+                       "schedule). Paper: 4 synthetic/MNIST-2, 10 MNIST/FMNIST, 1 others.")
+    flags.DEFINE_float("feature_scale", None, "slogan: s of Eq. 66. Paper: 2 synthetic, 8 MNIST, "
+                       "1 FMNIST, 4 others.")
+    flags.DEFINE_float("angular_margin", None, "slogan: m of Eq. 66 (decayed by the schedule). "
+                       "Paper: 0.5 (0 for FMNIST).")
+    flags.DEFINE_float("prior_learning_rate", None, "slogan: gamma for Sigma and rho (mu uses 10 "
+                       "gamma), decayed linearly. Paper: 1e-2 synthetic, 2e-3 MNIST/CIFAR, 1e-3 "
+                       "FMNIST, 4e-3 FMNIST-5, 6e-4 CelebA.")
+    flags.DEFINE_float("schedule_end", None, "slogan: lambda and m are multiplied by "
+                       "max(0, 1 + t (end - 1) / T). Original: 0 (CIFAR), -4 (synthetic).")
+    flags.DEFINE_boolean("simclr", None, "slogan: SimCLR on DiffAugment'ed generated images. "
+                         "Default on for colour datasets (paper D.4; the original CIFAR code).")
+    flags.DEFINE_enum("sigma_grad_scale", "paper", ["paper", "original"], "slogan: the Sigma "
+                      "gradient of Eq. 5 (paper: 1/2 sym(E[S]), the exact gradient) or the "
+                      "original code's (no 1/2: a step twice as large).")
     # Dataset options (see tfgan_suite/data for each dataset's details).
     flags.DEFINE_list("attributes", None, "CelebA attributes to condition on. Paper: Bald, Bangs, "
                       "Black_Hair, Blond_Hair, Eyeglasses, Heavy_Makeup, Male, Pale_Skin, Smiling.")
@@ -127,7 +158,7 @@ def resolve(f=FLAGS) -> dict:
                         + ", ".join(data.DATASET_NAMES))
     if f.split not in ("train", "test"):
         raise UserError(f"--split must be train or test, got {f.split}")
-    for name in ("batch_size", "z_dim", "log_every", "sample_every", "checkpoint_every",
+    for name in ("log_every", "sample_every", "checkpoint_every",
                  "keep_checkpoints", "grid_rows", "generator_updates"):
         if getattr(f, name) <= 0:
             raise UserError(f"--{name} must be positive, got {getattr(f, name)}")
@@ -138,41 +169,89 @@ def resolve(f=FLAGS) -> dict:
     if f.penalty_weight < 0:
         raise UserError(f"--penalty_weight must be >= 0, got {f.penalty_weight}")
 
-    loss = f.loss or "wgan"
+    if f.model == "slogan" and f.dataset not in SLOGAN_DEFAULTS:
+        raise UserError(f"--model=slogan has no Appendix E configuration for --dataset={f.dataset}; "
+                        f"choose one of: {', '.join(SLOGAN_DEFAULTS)}")
+    defaults = SLOGAN_DEFAULTS[f.dataset] if f.model == "slogan" else dict(
+        batch_size=64, latent_dim=100, loss="wgan")
+    loss = f.loss or defaults["loss"]
     if loss not in LOSSES_BY_MODEL[f.model]:
         raise UserError(f"--loss={loss} is not available for --model={f.model}; choose one of "
                         + ", ".join(LOSSES_BY_MODEL[f.model]))
     config = dict(model=f.model, dataset=f.dataset, data_dir=f.data_dir and os.path.abspath(f.data_dir),
-                  split=f.split, batch_size=f.batch_size, seed=f.seed, z_dim=f.z_dim,
-                  z_mean=f.z_mean, loss=loss, penalty_weight=f.penalty_weight,
-                  generator_updates=f.generator_updates, bn_momentum=f.bn_momentum,
-                  relu_output=f.relu_output, batch_stats_at_inference=f.batch_stats_at_inference,
-                  original_gp=f.original_gp, log_every=f.log_every, sample_every=f.sample_every,
+                  split=f.split, batch_size=_or(f.batch_size, defaults["batch_size"]), seed=f.seed,
+                  z_dim=_or(f.z_dim, defaults["latent_dim"]), z_mean=f.z_mean, loss=loss,
+                  penalty_weight=f.penalty_weight, generator_updates=f.generator_updates,
+                  bn_momentum=f.bn_momentum, relu_output=f.relu_output,
+                  batch_stats_at_inference=f.batch_stats_at_inference, original_gp=f.original_gp,
+                  log_every=f.log_every, sample_every=f.sample_every,
                   checkpoint_every=f.checkpoint_every, keep_checkpoints=f.keep_checkpoints,
                   grid_rows=f.grid_rows, steps=f.steps, epochs=f.epochs,
                   dataset_options=_dataset_options(f))
+    for name in ("batch_size", "z_dim"):
+        if config[name] <= 0:
+            raise UserError(f"--{name} must be positive, got {config[name]}")
     if f.model == "cwgan":
-        defaults = CWGAN_LOSS_DEFAULTS[loss]
-        for key in ("n_critic", "learning_rate", "beta1", "beta2", "penalty"):
-            value = getattr(f, key)
-            config[key] = defaults[key] if value is None else value
-        if config["penalty"] not in ("gp", "none"):
-            raise UserError(f"--penalty={config['penalty']} is not used by cwgan; choose gp or none")
-        if config["original_gp"] and config["penalty"] != "gp":
-            raise UserError("--original_gp needs --penalty=gp (it changes the gradient penalty)")
-        if config["n_critic"] <= 0:
-            raise UserError(f"--n_critic must be positive, got {config['n_critic']}")
-        if config["learning_rate"] <= 0:
-            raise UserError(f"--learning_rate must be positive, got {config['learning_rate']}")
-        if f.relu_output and not f.dataset.startswith("mnist"):
-            raise UserError("--relu_output reproduces the original MNIST generator; use it with an "
-                            "MNIST dataset only")
+        _resolve_cwgan(f, config)
+    else:
+        _resolve_slogan(f, config, defaults)
+    if config["learning_rate"] <= 0:
+        raise UserError(f"--learning_rate must be positive, got {config['learning_rate']}")
     data.describe(f.dataset, **config["dataset_options"])  # rejects unknown or bad options
     config["run_dir"] = os.path.abspath(f.run_dir or os.path.join("runs", f"{f.model}_{f.dataset}"))
     config["export_dir"] = os.path.abspath(f.export_dir)
     config["export_name"] = f.export_name or f"{f.model}_{f.dataset}"
     config["export"] = f.export
     return config
+
+
+def _or(value, default):
+    return default if value is None else value
+
+
+def _resolve_cwgan(f, config):
+    defaults = CWGAN_LOSS_DEFAULTS[config["loss"]]
+    for key in ("n_critic", "learning_rate", "beta1", "beta2", "penalty"):
+        config[key] = _or(getattr(f, key), defaults[key])
+    if config["penalty"] not in ("gp", "none"):
+        raise UserError(f"--penalty={config['penalty']} is not used by cwgan; choose gp or none")
+    if config["original_gp"] and config["penalty"] != "gp":
+        raise UserError("--original_gp needs --penalty=gp (it changes the gradient penalty)")
+    if config["n_critic"] <= 0:
+        raise UserError(f"--n_critic must be positive, got {config['n_critic']}")
+    if f.relu_output and not f.dataset.startswith("mnist"):
+        raise UserError("--relu_output reproduces the original MNIST generator; use it with an "
+                        "MNIST dataset only")
+    slogan_only = [k for k in SLOGAN_FLAGS if getattr(f, k) is not None]
+    if slogan_only:
+        raise UserError(f"--{slogan_only[0]} is a SLOGAN setting; it needs --model=slogan")
+
+
+SLOGAN_FLAGS = {"num_components": "num_components", "feature_dim": "feature_dim",
+                "gumbel_temperature": "tau", "u2c_weight": "u2c_weight",
+                "feature_scale": "feature_scale", "angular_margin": "margin",
+                "prior_learning_rate": "prior_learning_rate", "schedule_end": "schedule_end",
+                "simclr": "simclr"}
+
+
+def _resolve_slogan(f, config, defaults):
+    for flag_name, key in SLOGAN_FLAGS.items():
+        config[key] = _or(getattr(f, flag_name), defaults[key])
+    config["learning_rate"] = _or(f.learning_rate, defaults["learning_rate"])
+    config["penalty"] = _or(f.penalty, defaults["penalty"])
+    config["sigma_grad_scale"] = f.sigma_grad_scale
+    config["n_critic"] = 1
+    config["steps"] = _or(f.steps, SLOGAN_PAPER_STEPS)
+    cwgan_only = [name for name in ("original_gp", "relu_output", "batch_stats_at_inference")
+                  if getattr(f, name)]
+    if f.n_critic not in (None, 1) or cwgan_only:
+        raise UserError(f"--{cwgan_only[0] if cwgan_only else 'n_critic'} is a cwgan setting; "
+                        f"SLOGAN trains with one critic update per iteration (Algorithm 1)")
+    if config["num_components"] < 2:
+        raise UserError(f"--num_components must be at least 2, got {config['num_components']}")
+    for key in ("tau", "feature_scale", "prior_learning_rate"):
+        if config[key] <= 0:
+            raise UserError(f"--{key if key != 'tau' else 'gumbel_temperature'} must be positive")
 
 
 def total_steps(config, num_examples) -> int:

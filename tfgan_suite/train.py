@@ -52,7 +52,7 @@ def train(config: dict) -> dict:
         per_step = model.batches_per_step * config["batch_size"]
         dataset = batch_pipeline(source, config["batch_size"], group=model.batches_per_step,
                                  seed=config["seed"], start=start * per_step)
-        grid_fn = model.grid_fn(source.info, source.labels, config["grid_rows"], config["seed"])
+        grid_fn = model.grid_fn(source, config["grid_rows"], config["seed"])
         model.fit(dataset, epochs=1, shuffle=False, steps_per_epoch=steps - start,
                   callbacks=callbacks.training_callbacks(model, config, grid_fn, manager),
                   verbose=2 if os.environ.get("CI") else 1)

@@ -130,9 +130,9 @@ class CWGAN(keras.Model):
 
     # ---- monitoring and export (used by tfgan_suite.callbacks / tfgan_suite.export) ----
 
-    def grid_fn(self, info, real_labels, rows, seed):
+    def grid_fn(self, source, rows, seed):
         """A callable returning the fixed-z grid [rows, cols, H, W, C]: rows = z, cols = y."""
-        _, ys = conditions.grid_columns(info, real_labels)
+        _, ys = conditions.grid_columns(source.info, source.labels)
         z = conditions.fixed_z(rows, self.z_dim, self.z_mean, seed)
         cols = len(ys)
         zz, yy = np.repeat(z, cols, axis=0), np.tile(ys, (rows, 1))

@@ -1,0 +1,302 @@
+"""SLOGAN: Stein Latent Optimization for GANs (Hwang et al.; shinyflight/SLOGAN).
+
+One `train_step` is one iteration of Algorithm 1:
+  line 3   critic update on a real batch and B fakes from the mixture prior (n_critic = 1),
+           Wasserstein (or hinge) loss + LP / ALP / GP (Appendix E);
+  line 4-5 z ~ q(z) (2B samples, as the original), soft assignments C = GumbelSoftmax_tau(
+           log q(c|z)), U2C loss (Eq. 66) on E(G(z)), SimCLR on DiffAugment(G(z)) (D.4);
+  line 6   G and E updates (Adam; E also carries SimCLR and L2 weight decay);
+  line 7-9 Stein updates of mu (Eq. 3, 10 gamma), Sigma (Eqs. 5-6, gamma) and rho (Eq. 7,
+           adversarial loss only, gamma), all from the same z batch, by plain gradient descent.
+Every learning rate decays linearly to 0 over the run; lambda and the margin m are multiplied
+by the original's linear schedule `temp` (1 -> `schedule_end` over the run, clipped at 0).
+"""
+
+from __future__ import annotations
+
+import io
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgan_suite import augment, contrastive, losses, penalties, priors
+from tfgan_suite.data.base import DatasetInfo
+from tfgan_suite.models.slogan_defaults import DATASET_DEFAULTS
+from tfgan_suite.nets import slogan_nets
+
+ENCODER_WEIGHT_DECAY = 1e-4   # original: 1e-4 * sum(tf.nn.l2_loss(v)) over encoder variables
+
+
+class SLOGAN(keras.Model):
+    """Unsupervised conditional GAN with a learnable Gaussian-mixture prior (Algorithm 1).
+
+    Args:
+      generator G(z), discriminator D(x) -> [B, 1], encoder E(x) -> [B, feature_dim].
+      prior: priors.GaussianMixturePrior (mu, Sigma, rho; no autodiff gradients).
+      total_steps: length of the run (learning-rate decay and lambda/m schedules).
+      unit_interval: networks work in [0, 1] pixels (MNIST/FMNIST, Table 12's sigmoid);
+        real batches arrive in [-1, 1] and `generate` returns [-1, 1].
+      real_augment: random left-right flip and U(0, 1/128) dequantisation noise on real images
+        (the original CIFAR pipeline: x/256 + U(0, 1/256), flip, then *2-1).
+    """
+
+    def __init__(self, generator, discriminator, encoder, prior, total_steps, tau, u2c_weight,
+                 feature_scale, margin, learning_rate, prior_learning_rate, loss="wgan",
+                 penalty="lp", penalty_weight=10.0, schedule_end=0.0, simclr=False,
+                 encoder_weight_decay=ENCODER_WEIGHT_DECAY, lr_decay=True, unit_interval=False,
+                 real_augment=False, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator, self.discriminator, self.encoder = generator, discriminator, encoder
+        self.prior = prior
+        self.total_steps = int(total_steps)
+        self.tau, self.u2c_weight = float(tau), float(u2c_weight)
+        self.feature_scale, self.margin = float(feature_scale), float(margin)
+        self.base_learning_rate = float(learning_rate)
+        self.prior_learning_rate = float(prior_learning_rate)
+        self.adversarial_loss = losses.get_loss(loss)
+        self.penalty = None if penalty == "none" else penalties.get_penalty(penalty)
+        self.penalty_weight = float(penalty_weight)
+        self.schedule_end = float(schedule_end)
+        self.simclr = bool(simclr)
+        self.encoder_weight_decay = float(encoder_weight_decay)
+        self.lr_decay = bool(lr_decay)
+        self.unit_interval = bool(unit_interval)
+        self.real_augment = bool(real_augment)
+        self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.batches_per_step = 1
+
+    def compile(self, d_optimizer, g_optimizer, e_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.d_optimizer, self.g_optimizer, self.e_optimizer = d_optimizer, g_optimizer, e_optimizer
+
+    # ---- units and sampling ----
+
+    def _net_units(self, x):
+        return (x + 1.0) * 0.5 if self.unit_interval else x
+
+    def _seed(self):
+        """A fresh stateless seed [2] int32 from the checkpointed stream (resumes continue it)."""
+        return tf.cast(self.noise_seed.next(), tf.int32)
+
+    def generate(self, z, training=False):
+        """G(z) in [-1, 1]."""
+        x = self.generator(z, training=training)
+        return x * 2.0 - 1.0 if self.unit_interval else x
+
+    def call(self, z, training=False):
+        return self.generate(z, training=training)
+
+    def generate_component(self, component_ids, seed=None):
+        """Images from the learned components `component_ids` (int [N]): z ~ N(mu_c, Sigma_c)."""
+        return self.generate(self.prior.sample_component(component_ids, seed=seed))
+
+    def encode(self, images):
+        """E(x) for images in [-1, 1]."""
+        return self.encoder(self._net_units(tf.convert_to_tensor(images, tf.float32)),
+                            training=False)
+
+    def cluster_probabilities(self, images):
+        """p(c | x) = softmax_c cos(E(x), mu_c) (Eq. 67), [N, K], for images in [-1, 1]."""
+        return contrastive.cluster_probabilities(self.encode(images), self.prior.mu.value)
+
+    # ---- Algorithm 1 ----
+
+    def _schedules(self):
+        step = self.step
+        decay = contrastive.learning_rate_decay(step, self.total_steps) if self.lr_decay \
+            else tf.constant(1.0)
+        temp = contrastive.linear_anneal(step, self.total_steps, 1.0, self.schedule_end)
+        return decay, temp
+
+    def _augment_real(self, x):
+        if not self.real_augment:
+            return x
+        batch = tf.shape(x)[0]
+        flip = keras.random.uniform([batch, 1, 1, 1], seed=self._seed()) < 0.5
+        x = tf.where(flip, tf.reverse(x, axis=[2]), x)
+        return x + keras.random.uniform(tf.shape(x), 0.0, 2.0 / 256.0, seed=self._seed())
+
+    def discriminator_step(self, real):
+        """Algorithm 1 line 3: D on a real batch and as many fakes from q(z)."""
+        z, _ = self.prior.sample(tf.shape(real)[0], seed=self._seed())
+        fake = self.generator(z, training=True)
+        with tf.GradientTape() as tape:
+            scores = self.discriminator(tf.concat([real, fake], 0), training=True)
+            d_real, d_fake = tf.split(scores, 2)
+            loss = self.adversarial_loss(d_real, d_fake).critic
+            penalty = tf.constant(0.0)
+            if self.penalty is not None:
+                penalty = self.penalty(lambda x: self.discriminator(x, training=True), real, fake)
+            total = loss + self.penalty_weight * penalty
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
+        return {"d_loss": total, "penalty": penalty, "d_real": tf.reduce_mean(d_real),
+                "d_fake": tf.reduce_mean(d_fake)}
+
+    def generator_encoder_prior_step(self, batch_size, decay, temp):
+        """Algorithm 1 lines 4-9 on one z batch of size 2B."""
+        z, _ = self.prior.sample(2 * batch_size, seed=self._seed())
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(z)
+            # log q(c|z) inside the tape: dl/dz keeps the assignment path (original code).
+            assignments = contrastive.soft_assignments(
+                self.prior.log_responsibilities(z), self.tau, seed=self._seed())
+            fake = self.generator(z, training=True)
+            adversarial = -tf.reshape(self.discriminator(fake, training=True), [-1])   # l_adv(z_i)
+            features = self.encoder(fake, training=True)
+            u2c, _ = contrastive.u2c_loss(features, self.prior.mu.value, assignments,
+                                          self.feature_scale, self.margin * temp)
+            g_loss = tf.reduce_mean(adversarial) + self.u2c_weight * temp * u2c
+            simclr = tf.constant(0.0)
+            if self.simclr:
+                view = augment.diff_augment(fake, "translation,color,cutout")
+                simclr, _ = contrastive.simclr_loss(features, self.encoder(view, training=True))
+            decay_l2 = self.encoder_weight_decay * tf.add_n(
+                [tf.nn.l2_loss(v) for v in self.encoder.trainable_variables])
+            e_loss = g_loss + simclr + decay_l2
+        g_vars, e_vars = self.generator.trainable_variables, self.encoder.trainable_variables
+        grads = tape.gradient(g_loss, g_vars + [z])
+        e_grads = tape.gradient(e_loss, e_vars)
+        del tape
+        self.g_optimizer.apply_gradients(zip(grads[:-1], g_vars))
+        self.e_optimizer.apply_gradients(zip(e_grads, e_vars))
+        # g_loss is the batch MEAN of l(z_i); the estimators need d(sum_i l(z_i))/dz.
+        dldz = grads[-1] * tf.cast(2 * batch_size, tf.float32)
+        lr = self.prior_learning_rate * decay
+        valid = self.prior.apply_stein_update(z, dldz, adversarial, 10.0 * lr, lr, lr)
+        return {"g_loss": g_loss, "u2c_loss": u2c, "simclr_loss": simclr,
+                "prior_valid": tf.cast(valid, tf.float32)}
+
+    def train_step(self, data):
+        real, _ = data
+        decay, temp = self._schedules()
+        for optimizer, factor in ((self.g_optimizer, 1.0), (self.e_optimizer, 1.0),
+                                  (self.d_optimizer, 4.0)):   # TTUR: D at 4 eta
+            optimizer.learning_rate.assign(factor * self.base_learning_rate * decay)
+        real = self._augment_real(self._net_units(real))
+        logs = self.discriminator_step(real)
+        logs.update(self.generator_encoder_prior_step(tf.shape(real)[0], decay, temp))
+        logs["u2c_schedule"] = temp
+        self.step.assign_add(1)
+        return logs
+
+    # ---- monitoring, checkpoints, export ----
+
+    def monitoring_scalars(self):
+        pi = self.prior.mixing_coefficients().numpy()
+        eig = self.prior.min_eigenvalues().numpy()
+        out = {f"prior/pi_{c}": float(p) for c, p in enumerate(pi)}
+        out.update({f"prior/min_eigenvalue_sigma_{c}": float(e) for c, e in enumerate(eig)})
+        return out
+
+    def grid_fn(self, source, rows, seed):
+        """Per-component samples (rows = fixed noise, columns = components); for 2-D data a
+        scatter plot of real points and generated points coloured by component."""
+        k = self.prior.num_components
+        fixed_seed = tf.constant([seed, 7], tf.int64)
+        if len(source.info.example_shape) == 1:
+            pick = np.random.default_rng(seed).choice(len(source), min(2000, len(source)), False)
+            real = np.asarray(source.examples[np.sort(pick)])
+
+            def scatter():
+                z, comp = self.prior.sample(2000, seed=fixed_seed)
+                return scatter_image(real, self.generate(z).numpy(), comp.numpy(), k)[None, None]
+            return scatter
+
+        def sample():
+            # The same noise eps_r in every column: z[r, c] = mu_c + L_c eps_r.
+            eps = tf.random.stateless_normal([rows, self.prior.latent_dim], seed=fixed_seed)
+            scaled = tf.einsum("kij,rj->rki", self.prior.cholesky(), eps)
+            z = tf.reshape(scaled + self.prior.mu.value[None], [rows * k, -1])
+            images = self.generate(z).numpy()
+            return images.reshape((rows, k) + images.shape[1:])
+        return sample
+
+    def export_trackables(self):
+        return [self.generator, self.encoder, self.prior]
+
+    def serving_endpoints(self):
+        """serving_default(z) -> images; generate_component(component int32 [None]) -> images
+        from that learned component; cluster_probabilities(images) -> p(c|x) (Eq. 67)."""
+        d = self.prior.latent_dim
+        image_shape = tuple(self.generator.output_shape[1:])
+
+        def serve(z):
+            return {"images": self.generate(z)}
+
+        def by_component(component):
+            return {"images": self.generate_component(component)}
+
+        def clusters(images):
+            return {"probabilities": self.cluster_probabilities(images)}
+        return [("serving_default", serve, [tf.TensorSpec([None, d], tf.float32, name="z")]),
+                ("generate_component", by_component,
+                 [tf.TensorSpec([None], tf.int32, name="component")]),
+                ("cluster_probabilities", clusters,
+                 [tf.TensorSpec((None,) + image_shape, tf.float32, name="images")])]
+
+    def export_metadata(self):
+        return {"z_distribution": "learned Gaussian mixture (generate_component samples it)",
+                "num_components": self.prior.num_components,
+                "mixing_coefficients": self.prior.mixing_coefficients().numpy().tolist(),
+                "means": self.prior.mu.numpy().tolist(),
+                "covariances": self.prior.sigma.numpy().tolist()}
+
+    def optimizer_variables(self):
+        return [(self.d_optimizer, self.discriminator.trainable_variables),
+                (self.g_optimizer, self.generator.trainable_variables),
+                (self.e_optimizer, self.encoder.trainable_variables)]
+
+    def trackables(self):
+        return dict(generator=self.generator, discriminator=self.discriminator,
+                    encoder=self.encoder, prior=self.prior, d_optimizer=self.d_optimizer,
+                    g_optimizer=self.g_optimizer, e_optimizer=self.e_optimizer, step=self.step,
+                    noise_seed=self.noise_seed.state)
+
+
+def scatter_image(real, generated, components, num_components, size=480):
+    """uint8->[-1, 1] RGB array [H, W, 3]: real points in grey, generated coloured by component."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(size / 100, size / 100), dpi=100)
+    ax.scatter(real[:, 0], real[:, 1], s=2, c="0.75", label="real")
+    colours = plt.get_cmap("tab10")
+    for c in range(num_components):
+        pts = generated[components == c]
+        ax.scatter(pts[:, 0], pts[:, 1], s=2, color=colours(c % 10), label=f"component {c}")
+    ax.set_xlim(-1.2, 1.2)
+    ax.set_ylim(-1.2, 1.2)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=6, markerscale=3)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    rgb = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"), np.float32)
+    return rgb / 127.5 - 1.0
+
+
+def build(config: dict, info: DatasetInfo) -> SLOGAN:
+    """A compiled SLOGAN for a resolved config (see tfgan_suite.config) and dataset."""
+    family = DATASET_DEFAULTS[config["dataset"]]["family"]
+    g, d, e = slogan_nets.slogan_networks(family, config["z_dim"], config["feature_dim"])
+    prior = priors.GaussianMixturePrior(config["num_components"], config["z_dim"],
+                                        seed=config["seed"],
+                                        sigma_grad_scale=config["sigma_grad_scale"], name="prior")
+    model = SLOGAN(g, d, e, prior, total_steps=config["steps"], tau=config["tau"],
+                   u2c_weight=config["u2c_weight"], feature_scale=config["feature_scale"],
+                   margin=config["margin"], learning_rate=config["learning_rate"],
+                   prior_learning_rate=config["prior_learning_rate"], loss=config["loss"],
+                   penalty=config["penalty"], penalty_weight=config["penalty_weight"],
+                   schedule_end=config["schedule_end"], simclr=config["simclr"],
+                   unit_interval=family == "mnist", real_augment=family in ("cifar", "celeba"),
+                   seed=config["seed"])
+
+    def adam():
+        return keras.optimizers.Adam(config["learning_rate"], beta_1=0.0, beta_2=0.9)
+    model.compile(d_optimizer=adam(), g_optimizer=adam(), e_optimizer=adam())
+    return model
