@@ -114,9 +114,9 @@ class SLOGAN(keras.Model):
         if not self.real_augment:
             return x
         batch = tf.shape(x)[0]
-        flip = keras.random.uniform([batch, 1, 1, 1], seed=self._seed()) < 0.5
+        flip = keras.random.uniform([batch, 1, 1, 1], seed=self.noise_seed) < 0.5
         x = tf.where(flip, tf.reverse(x, axis=[2]), x)
-        return x + keras.random.uniform(tf.shape(x), 0.0, 2.0 / 256.0, seed=self._seed())
+        return x + keras.random.uniform(tf.shape(x), 0.0, 2.0 / 256.0, seed=self.noise_seed)
 
     def discriminator_step(self, real):
         """Algorithm 1 line 3: D on a real batch and as many fakes from q(z)."""
