@@ -173,3 +173,13 @@ def test_sigkill_never_leaves_an_unloadable_checkpoint(tmp_path):
         proc.wait()
     model, _, _ = runs.load_trained_model(str(run_dir))
     assert int(model.step.numpy()) >= 1
+
+
+@pytest.mark.parametrize("name", sorted(os.listdir(os.path.join(os.path.dirname(__file__), "..", "flags"))))
+def test_every_flagfile_resolves(name, monkeypatch):
+    root = os.path.join(os.path.dirname(__file__), "..")
+    monkeypatch.chdir(root)  # flagfiles include each other by path from the repository root
+    config = resolve(f"--flagfile=flags/{name}", "--data_dir=/data")
+    assert config["model"] in ("cwgan", "slogan")
+    if name.endswith("_original.flags"):
+        assert config["original_gp"] and config["batch_stats_at_inference"]
