@@ -24,7 +24,26 @@ from tfgan_suite.errors import UserError  # noqa: E402
 
 config_lib.define_flags()
 flags.DEFINE_integer("iterations", 5, "Timed iterations (after one warm-up).")
+flags.DEFINE_boolean("plain_generator_step", False, "slogan only: replace lines 4-9 of Algorithm 1 "
+                     "(mixture sampling, U2C, encoder, SimCLR, Stein updates) by a plain WGAN "
+                     "generator step on z ~ N(0, I) with the same networks, to measure what the "
+                     "learned prior costs.")
 FLAGS = flags.FLAGS
+
+
+def _plain_generator_step(model):
+    import tensorflow as tf
+
+    def step(batch_size, decay, temp):
+        del decay, temp
+        z = tf.random.normal([2 * batch_size, model.prior.latent_dim])
+        with tf.GradientTape() as tape:
+            loss = -tf.reduce_mean(model.discriminator(model.generator(z, training=True),
+                                                       training=True))
+        variables = model.generator.trainable_variables
+        model.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return {"g_loss": loss}
+    return step
 
 
 def main(argv):
@@ -41,6 +60,10 @@ def main(argv):
         sys.exit(f"error: {e}")
     info = data.describe(config["dataset"], **config["dataset_options"])
     model = build_model(config, info)
+    if FLAGS.plain_generator_step:
+        if config["model"] != "slogan":
+            sys.exit("error: --plain_generator_step applies to --model=slogan")
+        model.generator_encoder_prior_step = _plain_generator_step(model)
     group, batch = model.batches_per_step, config["batch_size"]
     shape = (group, batch) if group > 1 else (batch,)
     rng = np.random.default_rng(0)
@@ -52,7 +75,8 @@ def main(argv):
     start = time.perf_counter()
     model.fit(dataset, steps_per_epoch=FLAGS.iterations, epochs=1, verbose=0, shuffle=False)
     seconds = (time.perf_counter() - start) / FLAGS.iterations
-    print(f"{config['model']} {config['dataset']} batch {batch} "
+    variant = " (plain generator step)" if FLAGS.plain_generator_step else ""
+    print(f"{config['model']}{variant} {config['dataset']} batch {batch} "
           f"n_critic {config.get('n_critic', 1)}: {seconds:.3f} s/iteration, "
           f"{1 / seconds:.3f} iterations/s ({os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
           f"TF {tf.__version__})")
