@@ -46,6 +46,7 @@ def test_appendix_e_defaults_are_resolved_per_dataset():
     (["--model=slogan", "--dataset=mnist2", "--n_critic=5"], "one critic update"),
     (["--model=slogan", "--dataset=mnist2", "--original_gp"], "cwgan setting"),
     (["--model=cwgan", "--num_components=3"], "needs --model=slogan"),
+    (["--model=cwgan", "--probe_data=/tmp"], "needs --model=slogan"),
     (["--model=slogan", "--dataset=mnist2", "--num_components=1"], "at least 2"),
 ])
 def test_incompatible_flags_are_refused(args, message):

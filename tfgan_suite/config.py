@@ -116,6 +116,23 @@ def define_flags():
     flags.DEFINE_enum("sigma_grad_scale", "paper", ["paper", "original"], "slogan: the Sigma "
                       "gradient of Eq. 5 (paper: 1/2 sym(E[S]), the exact gradient) or the "
                       "original code's (no 1/2: a step twice as large).")
+    flags.DEFINE_string("probe_data", None, "slogan: attribute manipulation (Sec. 3.4) with probe "
+                        "data: a folder with one subfolder of PNG/JPEG images per latent component "
+                        "(named 0..K-1, or see --probe_folders) at the training resolution "
+                        "(CelebA: also the aligned 178x218 images), or an .npz with images uint8 "
+                        "[N,H,W,C] and components int [N]. Paper: 30 per component (CelebA), 10 "
+                        "(CIFAR-2).")
+    flags.DEFINE_list("probe_folders", None, "slogan: subfolders of --probe_data in component "
+                      "order (default 0,1,...,K-1).")
+    flags.DEFINE_float("probe_weight", None, "slogan: weight of the probe loss L_m (Eq. 11) "
+                       "(> 0). The paper states none: 1.")
+    flags.DEFINE_boolean("probe_mixup", False, "slogan: mixup within each component's probe set "
+                         "(Algorithm 3, App. D.3).")
+    flags.DEFINE_integer("probe_mixup_iterations", None, "slogan: mixup iterations T (> 0). "
+                         "Paper: 5 (App. D.3).")
+    flags.DEFINE_enum("probe_loss", None, ["per_probe", "pooled"], "slogan: L_m as Eq. 11 per "
+                      "probe, summed over components (per_probe, default), or as the last line "
+                      "of Algorithm 3, pooling the j-th probes of all components (pooled).")
     # Dataset options (see tfgan_suite/data for each dataset's details).
     flags.DEFINE_list("attributes", None, "CelebA attributes to condition on. Paper: Bald, Bangs, "
                       "Black_Hair, Blond_Hair, Eyeglasses, Heavy_Makeup, Male, Pale_Skin, Smiling.")
@@ -222,7 +239,9 @@ def _resolve_cwgan(f, config):
     if f.relu_output and not f.dataset.startswith("mnist"):
         raise UserError("--relu_output reproduces the original MNIST generator; use it with an "
                         "MNIST dataset only")
-    slogan_only = [k for k in SLOGAN_FLAGS if getattr(f, k) is not None]
+    slogan_only = [k for k in (*SLOGAN_FLAGS, *PROBE_FLAGS) if getattr(f, k) is not None]
+    if f.probe_mixup:
+        slogan_only.append("probe_mixup")
     if slogan_only:
         raise UserError(f"--{slogan_only[0]} is a SLOGAN setting; it needs --model=slogan")
 
@@ -232,6 +251,9 @@ SLOGAN_FLAGS = {"num_components": "num_components", "feature_dim": "feature_dim"
                 "feature_scale": "feature_scale", "angular_margin": "margin",
                 "prior_learning_rate": "prior_learning_rate", "schedule_end": "schedule_end",
                 "simclr": "simclr"}
+
+
+PROBE_FLAGS = ("probe_data", "probe_folders", "probe_weight", "probe_mixup_iterations", "probe_loss")
 
 
 def _resolve_slogan(f, config, defaults):
@@ -252,6 +274,24 @@ def _resolve_slogan(f, config, defaults):
     for key in ("tau", "feature_scale", "prior_learning_rate"):
         if config[key] <= 0:
             raise UserError(f"--{key if key != 'tau' else 'gumbel_temperature'} must be positive")
+    # Probe data (Sec. 3.4): the set is read and checked here, before the dataset loads.
+    from tfgan_suite import probe
+    from tfgan_suite.models.slogan import probe_objective
+    config["probe_data"] = f.probe_data and os.path.abspath(f.probe_data)
+    config["probe_folders"] = f.probe_folders
+    config["probe_weight"] = _or(f.probe_weight, 1.0)
+    config["probe_mixup"] = f.probe_mixup
+    config["probe_mixup_iterations"] = _or(f.probe_mixup_iterations, probe.MIXUP_ITERATIONS)
+    config["probe_loss"] = f.probe_loss or "per_probe"
+    if not f.probe_data:
+        given = [name for name in PROBE_FLAGS[1:] if getattr(f, name) is not None]
+        if given or f.probe_mixup:
+            raise UserError(f"--{given[0] if given else 'probe_mixup'} needs --probe_data")
+        return
+    for key in ("probe_weight", "probe_mixup_iterations"):
+        if config[key] <= 0:
+            raise UserError(f"--{key} must be positive, got {config[key]}")
+    probe_objective(config, data.describe(f.dataset, **config["dataset_options"])).read()
 
 
 def total_steps(config, num_examples) -> int:

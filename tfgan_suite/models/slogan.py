@@ -10,6 +10,8 @@ One `train_step` is one iteration of Algorithm 1:
            adversarial loss only, gamma), all from the same z batch, by plain gradient descent.
 Every learning rate decays linearly to 0 over the run; lambda and the margin m are multiplied
 by the original's linear schedule `temp` (1 -> `schedule_end` over the run, clipped at 0).
+With probe data (Sec. 3.4, Algorithm 3; tfgan_suite/probe.py) line 6 also minimises
+weight * L_m for E, and mu's step adds the direct gradient weight * dL_m/dmu.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_suite import augment, contrastive, losses, penalties, priors
+from tfgan_suite import augment, contrastive, losses, penalties, priors, probe
 from tfgan_suite.data.base import DatasetInfo
 from tfgan_suite.models.slogan_defaults import DATASET_DEFAULTS
 from tfgan_suite.nets import slogan_nets
@@ -39,13 +41,14 @@ class SLOGAN(keras.Model):
         real batches arrive in [-1, 1] and `generate` returns [-1, 1].
       real_augment: random left-right flip and U(0, 1/128) dequantisation noise on real images
         (the original CIFAR pipeline: x/256 + U(0, 1/256), flip, then *2-1).
+      probe: probe.ProbeObjective for attribute manipulation (Sec. 3.4), or None.
     """
 
     def __init__(self, generator, discriminator, encoder, prior, total_steps, tau, u2c_weight,
                  feature_scale, margin, learning_rate, prior_learning_rate, loss="wgan",
                  penalty="lp", penalty_weight=10.0, schedule_end=0.0, simclr=False,
                  encoder_weight_decay=ENCODER_WEIGHT_DECAY, lr_decay=True, unit_interval=False,
-                 real_augment=False, seed=0, **kwargs):
+                 real_augment=False, probe=None, seed=0, **kwargs):
         super().__init__(**kwargs)
         self.generator, self.discriminator, self.encoder = generator, discriminator, encoder
         self.prior = prior
@@ -63,6 +66,7 @@ class SLOGAN(keras.Model):
         self.lr_decay = bool(lr_decay)
         self.unit_interval = bool(unit_interval)
         self.real_augment = bool(real_augment)
+        self.probe = probe
         self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.batches_per_step = 1
@@ -156,9 +160,14 @@ class SLOGAN(keras.Model):
             decay_l2 = self.encoder_weight_decay * tf.add_n(
                 [tf.nn.l2_loss(v) for v in self.encoder.trainable_variables])
             e_loss = g_loss + simclr + decay_l2
+            if self.probe is not None:
+                probe_mu, probe_loss = self._probe_loss(tape, temp)
+                e_loss += self.probe.weight * probe_loss
         g_vars, e_vars = self.generator.trainable_variables, self.encoder.trainable_variables
         grads = tape.gradient(g_loss, g_vars + [z])
         e_grads = tape.gradient(e_loss, e_vars)
+        if self.probe is not None:
+            probe_grad_mu = tape.gradient(probe_loss, probe_mu)
         del tape
         self.g_optimizer.apply_gradients(zip(grads[:-1], g_vars))
         self.e_optimizer.apply_gradients(zip(e_grads, e_vars))
@@ -166,8 +175,37 @@ class SLOGAN(keras.Model):
         dldz = grads[-1] * tf.cast(2 * batch_size, tf.float32)
         lr = self.prior_learning_rate * decay
         valid = self.prior.apply_stein_update(z, dldz, adversarial, 10.0 * lr, lr, lr)
-        return {"g_loss": g_loss, "u2c_loss": u2c, "simclr_loss": simclr,
-                "prior_valid": tf.cast(valid, tf.float32)}
+        logs = {"g_loss": g_loss, "u2c_loss": u2c, "simclr_loss": simclr}
+        if self.probe is not None:
+            valid = self._probe_mu_step(probe_grad_mu, 10.0 * lr, valid)
+            logs["probe_loss"] = probe_loss
+        logs["prior_valid"] = tf.cast(valid, tf.float32)
+        return logs
+
+    def _probe_loss(self, tape, temp):
+        """(watched copy of mu, L_m) on this step's probe batch (probe.py; Sec. 3.4, Eq. 11 with
+        the U2C scale s and decayed margin m * temp, App. D.3; mixup of Algorithm 3).
+
+        L_m reaches mu directly (probe images do not depend on z), so mu is watched here, as a
+        copy used by L_m only: U2C keeps its Stein-only path to mu.
+        """
+        seed = self._seed() if self.probe.mixup else None
+        images, components = self.probe.batch(seed)
+        mu = tf.identity(self.prior.mu.value)
+        tape.watch(mu)
+        features = self.encoder(self._net_units(images), training=True)
+        return mu, self.probe.loss(features, mu, components, self.feature_scale,
+                                   self.margin * temp)
+
+    def _probe_mu_step(self, grad_mu, lr_mu, valid):
+        """mu -= lr_mu * weight * dL_m/dmu, the gradient taken at the mu the Stein step started
+        from, so the two steps together are one plain descent step on l + weight * L_m.
+        Skipped (and the step reported invalid) when the prior update was refused or mu would
+        stop being finite."""
+        new_mu = self.prior.mu.value - lr_mu * self.probe.weight * grad_mu
+        ok = tf.logical_and(valid, tf.reduce_all(tf.math.is_finite(new_mu)))
+        self.prior.mu.assign(tf.where(ok, new_mu, self.prior.mu.value))
+        return ok
 
     def train_step(self, data):
         real, _ = data
@@ -294,9 +332,24 @@ def build(config: dict, info: DatasetInfo) -> SLOGAN:
                    penalty=config["penalty"], penalty_weight=config["penalty_weight"],
                    schedule_end=config["schedule_end"], simclr=config["simclr"],
                    unit_interval=family == "mnist", real_augment=family in ("cifar", "celeba"),
-                   seed=config["seed"])
+                   probe=probe_objective(config, info), seed=config["seed"])
 
     def adam():
         return keras.optimizers.Adam(config["learning_rate"], beta_1=0.0, beta_2=0.9)
-    model.compile(d_optimizer=adam(), g_optimizer=adam(), e_optimizer=adam())
+    # No XLA: the mixture sampling does not compile under it, and on CPU it is slower anyway.
+    model.compile(d_optimizer=adam(), g_optimizer=adam(), e_optimizer=adam(), jit_compile=False)
     return model
+
+
+def probe_objective(config: dict, info: DatasetInfo):
+    """The probe.ProbeObjective of a resolved config (--probe_data and friends), or None.
+
+    Reads no file (the set is read when training starts). Configs written before probe data
+    existed have no probe keys: None.
+    """
+    if not config.get("probe_data"):
+        return None
+    return probe.ProbeObjective(
+        config["probe_data"], info, config["num_components"], folders=config["probe_folders"],
+        weight=config["probe_weight"], mixup=config["probe_mixup"],
+        mixup_iterations=config["probe_mixup_iterations"], loss_form=config["probe_loss"])
