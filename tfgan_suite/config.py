@@ -262,6 +262,8 @@ def _resolve_slogan(f, config, defaults):
     config["learning_rate"] = _or(f.learning_rate, defaults["learning_rate"])
     config["penalty"] = _or(f.penalty, defaults["penalty"])
     config["sigma_grad_scale"] = f.sigma_grad_scale
+    for key in ("generator_batch_factor", "encoder_weight_decay"):   # the original code's, fixed
+        config[key] = defaults[key]
     config["n_critic"] = 1
     config["steps"] = _or(f.steps, SLOGAN_PAPER_STEPS)
     cwgan_only = [name for name in ("original_gp", "relu_output", "batch_stats_at_inference")

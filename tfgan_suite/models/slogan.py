@@ -27,7 +27,6 @@ from tfgan_suite.data.base import DatasetInfo
 from tfgan_suite.models.slogan_defaults import DATASET_DEFAULTS
 from tfgan_suite.nets import slogan_nets
 
-ENCODER_WEIGHT_DECAY = 1e-4   # original: 1e-4 * sum(tf.nn.l2_loss(v)) over encoder variables
 
 
 class SLOGAN(keras.Model):
@@ -47,7 +46,8 @@ class SLOGAN(keras.Model):
     def __init__(self, generator, discriminator, encoder, prior, total_steps, tau, u2c_weight,
                  feature_scale, margin, learning_rate, prior_learning_rate, loss="wgan",
                  penalty="lp", penalty_weight=10.0, schedule_end=0.0, simclr=False,
-                 encoder_weight_decay=ENCODER_WEIGHT_DECAY, lr_decay=True, unit_interval=False,
+                 encoder_weight_decay=1e-4, generator_batch_factor=2, lr_decay=True,
+                 unit_interval=False,
                  real_augment=False, probe=None, seed=0, **kwargs):
         super().__init__(**kwargs)
         self.generator, self.discriminator, self.encoder = generator, discriminator, encoder
@@ -63,6 +63,7 @@ class SLOGAN(keras.Model):
         self.schedule_end = float(schedule_end)
         self.simclr = bool(simclr)
         self.encoder_weight_decay = float(encoder_weight_decay)
+        self.generator_batch_factor = int(generator_batch_factor)
         self.lr_decay = bool(lr_decay)
         self.unit_interval = bool(unit_interval)
         self.real_augment = bool(real_augment)
@@ -140,8 +141,9 @@ class SLOGAN(keras.Model):
                 "d_fake": tf.reduce_mean(d_fake)}
 
     def generator_encoder_prior_step(self, batch_size, decay, temp):
-        """Algorithm 1 lines 4-9 on one z batch of size 2B."""
-        z, _ = self.prior.sample(2 * batch_size, seed=self._seed())
+        """Algorithm 1 lines 4-9 on one z batch of generator_batch_factor * B."""
+        z_batch = self.generator_batch_factor * batch_size
+        z, _ = self.prior.sample(z_batch, seed=self._seed())
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(z)
             # log q(c|z) inside the tape: dl/dz keeps the assignment path (original code).
@@ -157,9 +159,10 @@ class SLOGAN(keras.Model):
             if self.simclr:
                 view = augment.diff_augment(fake, "translation,color,cutout")
                 simclr, _ = contrastive.simclr_loss(features, self.encoder(view, training=True))
-            decay_l2 = self.encoder_weight_decay * tf.add_n(
-                [tf.nn.l2_loss(v) for v in self.encoder.trainable_variables])
-            e_loss = g_loss + simclr + decay_l2
+            e_loss = g_loss + simclr
+            if self.encoder_weight_decay:
+                e_loss += self.encoder_weight_decay * tf.add_n(
+                    [tf.nn.l2_loss(v) for v in self.encoder.trainable_variables])
             if self.probe is not None:
                 probe_mu, probe_loss = self._probe_loss(tape, temp)
                 e_loss += self.probe.weight * probe_loss
@@ -172,7 +175,7 @@ class SLOGAN(keras.Model):
         self.g_optimizer.apply_gradients(zip(grads[:-1], g_vars))
         self.e_optimizer.apply_gradients(zip(e_grads, e_vars))
         # g_loss is the batch MEAN of l(z_i); the estimators need d(sum_i l(z_i))/dz.
-        dldz = grads[-1] * tf.cast(2 * batch_size, tf.float32)
+        dldz = grads[-1] * tf.cast(z_batch, tf.float32)
         lr = self.prior_learning_rate * decay
         valid = self.prior.apply_stein_update(z, dldz, adversarial, 10.0 * lr, lr, lr)
         logs = {"g_loss": g_loss, "u2c_loss": u2c, "simclr_loss": simclr}
@@ -331,6 +334,8 @@ def build(config: dict, info: DatasetInfo) -> SLOGAN:
                    prior_learning_rate=config["prior_learning_rate"], loss=config["loss"],
                    penalty=config["penalty"], penalty_weight=config["penalty_weight"],
                    schedule_end=config["schedule_end"], simclr=config["simclr"],
+                   encoder_weight_decay=config.get("encoder_weight_decay", 1e-4),
+                   generator_batch_factor=config.get("generator_batch_factor", 2),
                    unit_interval=family == "mnist", real_augment=family in ("cifar", "celeba"),
                    probe=probe_objective(config, info), seed=config["seed"])
 
