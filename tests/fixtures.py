@@ -15,14 +15,9 @@ import pickle
 import numpy as np
 from PIL import Image
 
-CELEBA_ATTRIBUTES = (
-    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs",
-    "Big_Lips", "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows",
-    "Chubby", "Double_Chin", "Eyeglasses", "Goatee", "Gray_Hair", "Heavy_Makeup",
-    "High_Cheekbones", "Male", "Mouth_Slightly_Open", "Mustache", "Narrow_Eyes", "No_Beard",
-    "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline", "Rosy_Cheeks", "Sideburns",
-    "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat",
-    "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young")
+# The 40 column names of the official list_attr_celeba.txt header.
+from tfgan_suite.data.celeba import ATTRIBUTE_NAMES as CELEBA_ATTRIBUTES
+
 EFIGI_ATTRIBUTES = ("T", "Bulge_to_Total", "Arm_Strength", "Arm_Curvature", "Arm_Rotation",
                     "Bar_Length", "Inner_Ring", "Outer_Ring", "Pseudo_Ring", "Perturbation",
                     "Visible_Dust", "Dust_Dispersion", "Flocculence", "Hot_Spots", "Inclination",
