@@ -48,7 +48,8 @@ def export_generator(model, config: dict, info, export_dir: str, name: str, vers
         archive.add_endpoint(endpoint_name, fn, input_signature=signature)
     archive.write_out(tmp, verbose=False)
 
-    metadata = dict(model=config["model"], dataset=config["dataset"], step=int(model.step.numpy()),
+    metadata = dict(model=config["model"], dataset=config["dataset"],
+                    dataset_options=config.get("dataset_options", {}), step=int(model.step.numpy()),
                     label_names=list(info.label_names), label_kind=info.label_kind,
                     z_dim=config["z_dim"], z_mean=config.get("z_mean", 0.0),
                     endpoints=[e[0] for e in model.serving_endpoints()])

@@ -1,0 +1,185 @@
+"""Trained generators as the evaluation sees them, from a run directory or an exported SavedModel.
+
+`describe_target` reads only the run's config.json or the export's metadata, so the evaluation
+CLI can check the requested metrics against the model and dataset before loading any weights.
+`load_target` then restores the model and wraps it in one interface, whatever its origin:
+
+  generate(n)               n images in [-1, 1] from the model as a whole
+                            (cWGAN: y drawn from the real labels; SLOGAN: c ~ Categorical(pi))
+  generate_for(c, n)        n images of class c (cWGAN: one-hot y) / mixture component c (SLOGAN)
+  cluster_probabilities(x)  SLOGAN only: p(c | x) [N, K] of real examples in model units (Eq. 67)
+  mixing_coefficients()     SLOGAN only: the learned pi [K]
+
+All sampling is driven by one seed, so an evaluation is reproducible.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Callable, Optional
+
+import numpy as np
+
+from tfgan_suite import data
+from tfgan_suite.errors import UserError
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetInfo:
+    """What a trained model is (no weights read). source: "run_dir" or "saved_model"."""
+
+    model: str
+    source: str
+    path: str
+    dataset: str
+    dataset_options: dict
+    data_dir: Optional[str]
+    z_dim: int
+    z_mean: float
+
+    def dataset_info(self) -> data.DatasetInfo:
+        return data.describe(self.dataset, **self.dataset_options)
+
+
+def describe_target(run_dir: Optional[str] = None, saved_model: Optional[str] = None) -> TargetInfo:
+    """TargetInfo of exactly one of a training run directory or a SavedModel version directory."""
+    from tfgan_suite import export, runs
+
+    if bool(run_dir) == bool(saved_model):
+        raise UserError("pass exactly one of --run_dir (a training run) or --saved_model (an "
+                        "exported version directory, e.g. exports/cwgan_mnist/1000)")
+    if run_dir:
+        config = runs.read_config(run_dir)
+        return TargetInfo(config["model"], "run_dir", os.path.abspath(run_dir), config["dataset"],
+                          dict(config.get("dataset_options", {})), config.get("data_dir"),
+                          config["z_dim"], config.get("z_mean", 0.0))
+    if not os.path.isdir(saved_model):
+        raise UserError(f"--saved_model={saved_model} is not a directory: pass a version "
+                        "directory such as exports/cwgan_mnist/1000")
+    meta = export.read_metadata(saved_model)
+    # Exports record the dataset by name; options set at training time (e.g. --class_ratio)
+    # are only known when the metadata carries them.
+    info = TargetInfo(meta["model"], "saved_model", os.path.abspath(saved_model), meta["dataset"],
+                      dict(meta.get("dataset_options", {})), None, meta["z_dim"], meta["z_mean"])
+    labels = tuple(info.dataset_info().label_names)
+    if labels != tuple(meta["label_names"]):
+        raise UserError(f"{saved_model} was trained with labels {meta['label_names']} but dataset "
+                        f"{meta['dataset']!r} with its default options has {list(labels)}: "
+                        "evaluate the training run (--run_dir) instead")
+    return info
+
+
+class CWGANTarget:
+    """A conditional generator G(z, y) (cWGAN-GP)."""
+
+    conditional = True
+    num_components = 0
+
+    def __init__(self, info: TargetInfo, step: int, generate_zy: Callable, label_pool: np.ndarray,
+                 seed: int):
+        self.info, self.step = info, step
+        self._generate_zy = generate_zy
+        self._labels = np.asarray(label_pool, np.float32)
+        self._rng = np.random.default_rng(seed)
+
+    def _z(self, n):
+        return self._rng.normal(self.info.z_mean, 1.0, (n, self.info.z_dim)).astype(np.float32)
+
+    def generate(self, n: int) -> np.ndarray:
+        """Unconditional samples: y of randomly drawn real examples, so classes follow the data."""
+        if len(self._labels) == 0:
+            raise UserError("no real labels to draw conditions from: the split is empty")
+        y = self._labels[self._rng.integers(len(self._labels), size=n)]
+        return np.asarray(self._generate_zy(self._z(n), y))
+
+    def generate_for(self, c: int, n: int) -> np.ndarray:
+        """Samples of class c: y = one-hot(c) (one-hot label datasets)."""
+        y = np.zeros((n, self._labels.shape[1]), np.float32)
+        y[:, c] = 1.0
+        return np.asarray(self._generate_zy(self._z(n), y))
+
+
+class SLOGANTarget:
+    """An unsupervised conditional generator with a learned Gaussian-mixture prior (SLOGAN).
+
+    generate_component(ids int32 [N], seed int [2]) -> images of those components;
+    cluster_probabilities(x [N, ...] in model units) -> p(c | x) [N, K]."""
+
+    conditional = False
+
+    def __init__(self, info: TargetInfo, step: int, generate_component: Callable,
+                 cluster_probabilities: Callable, mixing_coefficients, seed: int):
+        self.info, self.step = info, step
+        self._generate_component = generate_component
+        self._cluster_probabilities = cluster_probabilities
+        self._pi = np.asarray(mixing_coefficients, np.float64)
+        self.num_components = len(self._pi)
+        self._rng = np.random.default_rng(seed)
+
+    def generate(self, n: int) -> np.ndarray:
+        """c ~ Categorical(pi), then z ~ N(mu_c, Sigma_c): the prior's own sampling, done in two
+        steps so that a SavedModel (which exposes components, not the mixture) samples alike."""
+        ids = self._rng.choice(self.num_components, size=n, p=self._pi / self._pi.sum())
+        return self.generate_for_ids(ids)
+
+    def generate_for(self, c: int, n: int) -> np.ndarray:
+        return self.generate_for_ids(np.full(n, c))
+
+    def generate_for_ids(self, ids) -> np.ndarray:
+        """Images from the components `ids` (int [N]); the latent noise is seeded from the
+        target's stream where the model takes a seed (run directories)."""
+        seed = self._rng.integers(0, 2**31 - 1, size=2)
+        return np.asarray(self._generate_component(np.asarray(ids, np.int32), seed))
+
+    def cluster_probabilities(self, x) -> np.ndarray:
+        return np.asarray(self._cluster_probabilities(np.asarray(x, np.float32)))
+
+    def mixing_coefficients(self) -> np.ndarray:
+        return self._pi.copy()
+
+
+def load_target(info: TargetInfo, label_pool: np.ndarray, seed: int):
+    """Restore the model described by `info`: a CWGANTarget or a SLOGANTarget.
+
+    label_pool: real condition vectors [N, label_dim] that cWGAN's generate(n) draws y from."""
+    import tensorflow as tf
+
+    tf.random.set_seed(seed)  # noise drawn inside a SavedModel's signatures
+    if info.source == "run_dir":
+        from tfgan_suite import runs
+        model, _, _ = runs.load_trained_model(info.path)
+        step = int(model.step.numpy())
+        if info.model == "cwgan":
+            return CWGANTarget(info, step, lambda z, y: model.generate(z, y).numpy(), label_pool,
+                               seed)
+        return SLOGANTarget(
+            info, step,
+            lambda ids, seed: model.generate_component(tf.constant(ids, tf.int32),
+                                                       seed=tf.constant(seed, tf.int32)),
+            lambda x: model.cluster_probabilities(tf.constant(x)),
+            model.prior.mixing_coefficients().numpy(), seed)
+
+    from tfgan_suite.export import read_metadata
+    meta = read_metadata(info.path)
+    loaded = tf.saved_model.load(info.path)  # the lambdas below keep it alive
+    needed = ("serving_default",) if info.model == "cwgan" else ("generate_component",
+                                                                 "cluster_probabilities")
+    missing = [name for name in needed if name not in loaded.signatures]
+    if missing:
+        raise UserError(f"{info.path} lacks the serving signature(s) {', '.join(missing)}: "
+                        "export it again with `python -m tfgan_suite.export`")
+    step = int(meta["step"])
+    if info.model == "cwgan":
+        return CWGANTarget(
+            info, step,
+            lambda z, y: loaded.signatures["serving_default"](
+                z=tf.constant(z), y=tf.constant(y))["images"].numpy(),
+            label_pool, seed)
+    return SLOGANTarget(
+        info, step,
+        # The serving signature takes no seed: its latent noise is not reproducible.
+        lambda ids, seed: loaded.signatures["generate_component"](
+            component=tf.constant(ids, tf.int32))["images"],
+        lambda x: loaded.signatures["cluster_probabilities"](images=tf.constant(x))["probabilities"],
+        meta["mixing_coefficients"], seed)
