@@ -38,13 +38,13 @@ import dataclasses
 import datetime
 import json
 import os
-import sys
 import time
 from typing import Optional
 
 import numpy as np
 from absl import app, flags
 
+from tfgan_suite import cli
 from tfgan_suite import data, eval_targets, images
 from tfgan_suite.errors import UserError
 from tfgan_suite.metrics.inception import DEFAULT_RESIZE, RESIZE_MODES
@@ -483,15 +483,10 @@ def request_from_flags(f) -> Request:
                    features=f.features, seed=f.seed, output=f.output, tensorboard=f.tensorboard)
 
 
+@cli.user_errors_exit
 def main(argv):
-    if len(argv) > 1:
-        print(f"error: unexpected arguments {argv[1:]} (flags need --name=value)", file=sys.stderr)
-        sys.exit(2)
-    try:
-        record = evaluate(request_from_flags(flags.FLAGS))
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    del argv
+    record = evaluate(request_from_flags(flags.FLAGS))
     print(f"step {record['step']} ({record['elapsed_s']} s), appended to {record['written_to']}:")
     for name, value in record["metrics"].items():
         print(f"  {name:36s} {value:.6g}")

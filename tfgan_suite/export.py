@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 
 import keras
 from absl import app, flags
 
+from tfgan_suite import cli
 from tfgan_suite import runs
 from tfgan_suite.errors import UserError
 
@@ -83,19 +83,16 @@ def define_flags():
     flags.DEFINE_boolean("overwrite", False, "Replace an existing version directory.")
 
 
+@cli.user_errors_exit
 def main(argv):
     del argv
     f = flags.FLAGS
-    try:
-        if not f.run_dir:
-            raise UserError("--run_dir is required: the training run to export")
-        model, config, info = runs.load_trained_model(f.run_dir)
-        version = f.version if f.version is not None else int(model.step.numpy())
-        path = export_generator(model, config, info, f.export_dir or config["export_dir"],
-                                f.export_name or config["export_name"], version, f.overwrite)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    if not f.run_dir:
+        raise UserError("--run_dir is required: the training run to export")
+    model, config, info = runs.load_trained_model(f.run_dir)
+    version = f.version if f.version is not None else int(model.step.numpy())
+    path = export_generator(model, config, info, f.export_dir or config["export_dir"],
+                            f.export_name or config["export_name"], version, f.overwrite)
     print(f"exported {path}")
 
 

@@ -16,13 +16,13 @@ prior the model was trained with, and the corner grid uses four distinct corners
 from __future__ import annotations
 
 import dataclasses
-import sys
 from typing import Callable
 
 import numpy as np
 from absl import app, flags
 
-from tfgan_suite import conditions, images
+from tfgan_suite import cli
+from tfgan_suite import images
 from tfgan_suite.errors import UserError
 
 MODES = ("swap", "classes", "interpolate", "corners", "attribute")
@@ -146,24 +146,21 @@ def define_flags():
     flags.DEFINE_float("high", 1.0, "attribute: sweep end.")
 
 
+@cli.user_errors_exit
 def main(argv):
     del argv
     f = flags.FLAGS
-    try:
-        if bool(f.run_dir) == bool(f.saved_model):
-            raise UserError("pass exactly one of --run_dir or --saved_model")
-        if not f.output:
-            raise UserError("--output is required (a .png path)")
-        if f.rows <= 0 or f.frames <= 1:
-            raise UserError("--rows must be > 0 and --frames > 1")
-        sampler = sampler_from_run(f.run_dir) if f.run_dir else sampler_from_saved_model(f.saved_model)
-        if not sampler.label_names:
-            raise UserError("this generator has no condition labels; these figures need a "
-                            "conditional model")
-        result = figure(sampler, f.mode, f.rows, f.frames, f.seed, f.base, f.end, f.low, f.high)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    if bool(f.run_dir) == bool(f.saved_model):
+        raise UserError("pass exactly one of --run_dir or --saved_model")
+    if not f.output:
+        raise UserError("--output is required (a .png path)")
+    if f.rows <= 0 or f.frames <= 1:
+        raise UserError("--rows must be > 0 and --frames > 1")
+    sampler = sampler_from_run(f.run_dir) if f.run_dir else sampler_from_saved_model(f.saved_model)
+    if not sampler.label_names:
+        raise UserError("this generator has no condition labels; these figures need a "
+                        "conditional model")
+    result = figure(sampler, f.mode, f.rows, f.frames, f.seed, f.base, f.end, f.low, f.high)
     print(f"wrote {images.save_png(f.output, images.grid(result))}")
 
 

@@ -13,7 +13,7 @@ import sys
 
 from absl import app, flags, logging
 
-from tfgan_suite import callbacks, config as config_lib, data, runs
+from tfgan_suite import callbacks, cli, config as config_lib, data, runs
 from tfgan_suite.data.base import batch_pipeline
 from tfgan_suite.errors import UserError
 
@@ -72,16 +72,12 @@ def train(config: dict) -> dict:
     return dict(steps=int(model.step.numpy()), run_dir=config["run_dir"], export=exported)
 
 
+@cli.user_errors_exit
 def main(argv):
-    if len(argv) > 1:
-        print(f"error: unexpected arguments {argv[1:]} (flags need --name=value)", file=sys.stderr)
-        sys.exit(2)
+    del argv
     logging.set_verbosity(logging.WARNING)
     try:
         train(config_lib.resolve(FLAGS))
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
     except callbacks.NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(3)

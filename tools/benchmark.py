@@ -19,7 +19,7 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tfgan_suite import config as config_lib  # noqa: E402
+from tfgan_suite import cli, config as config_lib  # noqa: E402
 from tfgan_suite.errors import UserError  # noqa: E402
 
 config_lib.define_flags()
@@ -46,6 +46,7 @@ def _plain_generator_step(model):
     return step
 
 
+@cli.user_errors_exit
 def main(argv):
     del argv
     import numpy as np
@@ -54,15 +55,12 @@ def main(argv):
     from tfgan_suite import data
     from tfgan_suite.models import build_model
 
-    try:
-        config = config_lib.resolve(FLAGS)
-    except UserError as e:
-        sys.exit(f"error: {e}")
+    config = config_lib.resolve(FLAGS)
     info = data.describe(config["dataset"], **config["dataset_options"])
     model = build_model(config, info)
     if FLAGS.plain_generator_step:
         if config["model"] != "slogan":
-            sys.exit("error: --plain_generator_step applies to --model=slogan")
+            raise UserError("--plain_generator_step applies to --model=slogan")
         model.generator_encoder_prior_step = _plain_generator_step(model)
     group, batch = model.batches_per_step, config["batch_size"]
     shape = (group, batch) if group > 1 else (batch,)

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 
 from absl import app, flags
 
+from tfgan_suite import cli
 from tfgan_suite.errors import UserError
 from tfgan_suite.metrics import inception
 
@@ -75,15 +75,12 @@ def convert(pt_path: str, output: str, check_tolerance: float = 1e-3) -> float:
     return gap
 
 
+@cli.user_errors_exit
 def main(argv):
     del argv
     pt_path = FLAGS.pt_path or packaged_pt_path()
     output = FLAGS.output or inception.default_weights_path()
-    try:
-        gap = convert(pt_path, output, FLAGS.check_tolerance)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    gap = convert(pt_path, output, FLAGS.check_tolerance)
     print(f"wrote {output} (max |TF - torch| feature difference on check images: {gap:.3g})")
 
 

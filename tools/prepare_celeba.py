@@ -8,12 +8,11 @@ Training finds the cache by itself (same data_dir / cache_dir); running this fir
 the minutes of JPEG decoding out of the training run.
 """
 
-import sys
 
 from absl import app, flags
 
+from tfgan_suite import cli
 from tfgan_suite.data import celeba
-from tfgan_suite.errors import UserError
 
 DATA_DIR = flags.DEFINE_string("data_dir", None, "CelebA folder: img_align_celeba/, "
                                "list_attr_celeba.txt, list_eval_partition.txt.", required=True)
@@ -25,14 +24,11 @@ CACHE_DIR = flags.DEFINE_string("cache_dir", None, "Cache folder (default "
 RESOLUTION = flags.DEFINE_integer("resolution", 64, "Output size in pixels.")
 
 
+@cli.user_errors_exit
 def main(argv):
     del argv
-    try:
-        report = celeba.prepare_cache(DATA_DIR.value, tuple(PARTITIONS.value), RESOLUTION.value,
-                                      CACHE_DIR.value)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    report = celeba.prepare_cache(DATA_DIR.value, tuple(PARTITIONS.value), RESOLUTION.value,
+                                  CACHE_DIR.value)
     action = "wrote" if report.built else "found an up-to-date cache,"
     print(f"{action} {report.path}: {report.num_images} images of "
           f"{RESOLUTION.value}x{RESOLUTION.value} in {report.seconds:.1f} s")

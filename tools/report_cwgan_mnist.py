@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 from absl import app, flags
 
 import reporting
+from tfgan_suite import cli
 from tfgan_suite.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -53,13 +53,10 @@ def define_flags():
     flags.DEFINE_integer("fid_num_samples", 10_000, "Generated digits for FID (papers: 10,000).")
 
 
+@cli.user_errors_exit
 def main(argv):
     del argv
-    try:
-        path = make_report()
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    path = make_report()
     print(f"\nwrote {path}")
 
 

@@ -20,12 +20,12 @@ Writes <report_root>/<name>/report.md.
 from __future__ import annotations
 
 import os
-import sys
 
 import numpy as np
 from absl import app, flags
 
 import reporting
+from tfgan_suite import cli
 from tfgan_suite.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -57,13 +57,10 @@ def define_flags():
     flags.DEFINE_integer("scatter_points", 4000, "Generated points in the synthetic scatter plot.")
 
 
+@cli.user_errors_exit
 def main(argv):
     del argv
-    try:
-        path = make_report()
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    path = make_report()
     print(f"\nwrote {path}")
 
 

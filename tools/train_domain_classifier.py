@@ -9,10 +9,10 @@ Keras model file (.keras) that tfgan_suite.metrics.domain_classifier.DomainClass
 from __future__ import annotations
 
 import os
-import sys
 
 from absl import app, flags
 
+from tfgan_suite import cli
 from tfgan_suite.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -56,14 +56,11 @@ def run(dataset: str, data_dir, output: str, steps: int, batch_size: int, learni
     return attributes.onehot_accuracy(logits, evaluation.labels)
 
 
+@cli.user_errors_exit
 def main(argv):
     del argv
-    try:
-        accuracy = run(FLAGS.dataset, FLAGS.data_dir, FLAGS.output, FLAGS.steps, FLAGS.batch_size,
-                       FLAGS.learning_rate, FLAGS.seed, FLAGS.train_split, FLAGS.eval_split)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    accuracy = run(FLAGS.dataset, FLAGS.data_dir, FLAGS.output, FLAGS.steps, FLAGS.batch_size,
+                   FLAGS.learning_rate, FLAGS.seed, FLAGS.train_split, FLAGS.eval_split)
     print(f"wrote {FLAGS.output}; accuracy on {FLAGS.dataset}/{FLAGS.eval_split}: {accuracy:.4f}")
 
 
