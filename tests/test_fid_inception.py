@@ -49,7 +49,7 @@ def test_weights_file_round_trip(network, tmp_path):
     got = extractor(images)
     assert got.shape == (2, 2048) and np.abs(expected).max() > 0
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
-    assert extractor.distance_name == "fid_inception_bilinear"
+    assert extractor.distance_name == "fid_inception_uint8_bilinear"
     # Grayscale images are repeated to three channels.
     gray = rng.uniform(-1, 1, (1, 40, 40, 1)).astype(np.float32)
     np.testing.assert_allclose(extractor(gray), extractor(np.repeat(gray, 3, -1)), rtol=1e-6)

@@ -7,7 +7,7 @@
 
 Metrics (--metrics) and the names they are reported under; <f> is the feature extractor chosen
 by --features ("inception_<resize>" or "classifier"):
-  fid                 FID on the FID Inception-v3 pool_3 features    fid_inception_<resize>
+  fid                 FID on the FID Inception-v3 pool_3 features    fid_inception_uint8_<resize>
   classifier_fd       Frechet distance on the domain classifier's    frechet_classifier_distance
                       features (MNIST-like data; never called FID)
   kid                 kernel inception distance, mean and std        kid_<f>, kid_<f>_std
@@ -197,8 +197,8 @@ def load_extractors(request: Request, info: data.DatasetInfo, fid_extractor=None
 
 
 def feature_tag(extractor) -> str:
-    """Short extractor name for reported metric names: "fid_inception_tf1_bilinear" ->
-    "inception_tf1_bilinear", "frechet_classifier_distance" -> "classifier"."""
+    """Short extractor name for reported metric names: "fid_inception_uint8_tf1_bilinear" ->
+    "inception_uint8_tf1_bilinear", "frechet_classifier_distance" -> "classifier"."""
     name = extractor.distance_name
     if name.startswith("fid_"):
         return name[len("fid_"):]

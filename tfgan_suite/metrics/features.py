@@ -2,7 +2,7 @@
 
 An extractor is any callable images [B, H, W, C] (float in [-1, 1] or uint8) -> features [B, D]
 with a `distance_name` attribute naming the Frechet distance computed on its features
-("fid_inception_tf1_bilinear", "frechet_classifier_distance", ...). Tests use a tiny fake one,
+("fid_inception_uint8_tf1_bilinear", "frechet_classifier_distance", ...). Tests use a tiny fake one,
 so no metric below needs network weights (compare_gan's approach).
 
 A generator callable takes a batch size n and returns n images in [-1, 1]; a per-class

@@ -1,6 +1,6 @@
 """FID-like and KID-like distances between real data and generated images, for any extractor.
 
-With FIDInceptionV3 the Frechet distance is FID (reported as "fid_inception_<resize>"); with a
+With FIDInceptionV3 the Frechet distance is FID (reported as "fid_inception_uint8_<resize>"); with a
 domain classifier it is a Frechet *classifier* distance and is reported under that name.
 """
 

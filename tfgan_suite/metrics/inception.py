@@ -219,7 +219,7 @@ class FIDInceptionV3:
     """Feature extractor for FID: images -> pool_3 features [N, 2048] float32 (numpy).
 
     images: [N, H, W, C] with C in {1, 3}, either float in [-1, 1] (generator output) or uint8.
-    distance_name: "fid_inception_<resize>", the name under which FIDs from it are reported.
+    distance_name: "fid_inception_uint8_<resize>", the name under which FIDs from it are reported.
     """
 
     def __init__(self, weights_path: str | None = None, resize: str = DEFAULT_RESIZE,
@@ -235,7 +235,8 @@ class FIDInceptionV3:
                 f"or point ${WEIGHTS_ENV} / the weights option at an existing file.")
         self.resize = resize
         self.batch_size = batch_size
-        self.distance_name = f"fid_inception_{resize}"
+        # Both choices that move FID are in the name: uint8 quantisation and the resize mode.
+        self.distance_name = f"fid_inception_uint8_{resize}"
         self.model = build_fid_inception()
         self.model.load_weights(path)
         self._features = tf.function(
