@@ -18,6 +18,7 @@ from tfgan_suite.data.base import batch_pipeline
 from tfgan_suite.errors import UserError
 
 config_lib.define_flags()
+flags.adopt_module_key_flags(config_lib)  # --help lists the training flags
 FLAGS = flags.FLAGS
 
 
