@@ -198,3 +198,13 @@ def test_prepare_tool_builds_the_cache(celeba_dir):
     assert run.returncode == 0, run.stderr
     assert "wrote" in run.stdout and "celeba_p02_64px.npy: 9 images of 64x64 in" in run.stdout
     assert os.path.isfile(os.path.join(celeba_dir, "tfgan_cache", "celeba_p02_64px.npy"))
+
+
+def test_one_chosen_attribute_defines_two_classes(tmp_path):
+    written = fixtures.write_celeba(str(tmp_path), n=8)
+    source = data.load_dataset("celeba", str(tmp_path), "train", attributes=("Male",))
+    assert source.info.num_classes == 2
+    male = written["attributes"][:, fixtures.CELEBA_ATTRIBUTES.index("Male")]
+    train_rows = [i for i, p in enumerate(written["partitions"]) if p in (0, 1)]
+    np.testing.assert_array_equal(source.class_ids, (male[train_rows] == 1).astype(np.int32))
+    assert data.load_dataset("celeba", str(tmp_path), "train").class_ids is None

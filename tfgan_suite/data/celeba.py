@@ -100,8 +100,10 @@ class Options:
 
 
 def describe(name: str, options: Options) -> DatasetInfo:
+    # One chosen attribute also defines two ground-truth classes (without / with it): what
+    # SLOGAN's learned pi, NMI and ICFID are measured against (paper Table 5: Male, Eyeglasses).
     return DatasetInfo(name, (options.resolution, options.resolution, 3), options.attributes,
-                       "binary")
+                       "binary", num_classes=2 if len(options.attributes) == 1 else 0)
 
 
 def _read_lines(path: str) -> list:
@@ -291,4 +293,6 @@ def load(name: str, data_dir: Optional[str], split: str, options: Options) -> Ar
     labels = (values[[row_of[n] for n in names]][:, columns] == 1).astype(np.float32)
     report = _ensure_cache(data_dir, names, partitions, options.resolution, options.cache_dir)
     examples = np.load(report.path, mmap_mode="r")
-    return ArraySource(describe(name, options), examples, labels)
+    info = describe(name, options)
+    class_ids = labels[:, 0].astype(np.int32) if info.num_classes else None
+    return ArraySource(info, examples, labels, class_ids)
