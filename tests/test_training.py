@@ -54,10 +54,11 @@ def test_one_step_on_celeba_fixture(celeba_dir, tmp_path):
     assert saved["n_critic"] == 5 and saved["learning_rate"] == 1e-4 and saved["beta1"] == 0.0
 
 
-@pytest.mark.parametrize("fmt,loss", [("idx", "wgan"), ("pkl", "gan"), ("idx", "lsgan")])
-def test_one_step_on_mnist_formats_and_losses(mnist_dirs, tmp_path, fmt, loss):
+@pytest.mark.parametrize("fmt,loss,augment", [("idx", "wgan", ""), ("pkl", "gan", ""),
+                                              ("idx", "lsgan", "color,translation,cutout")])
+def test_one_step_on_mnist_formats_and_losses(mnist_dirs, tmp_path, fmt, loss, augment):
     config = resolve("--dataset=mnist", f"--data_dir={mnist_dirs[fmt]}", f"--loss={loss}",
-                     f"--run_dir={tmp_path}/run", "--steps=1", *FAST)
+                     f"--diffaugment={augment}", f"--run_dir={tmp_path}/run", "--steps=1", *FAST)
     assert train(config)["steps"] == 1
 
 
@@ -142,6 +143,7 @@ def test_generate_modes_from_run(tmp_path, mode, shape):
     (["--loss=hinge"], "not available for --model=cwgan"),
     (["--dataset=mnist", "--cache_dir=/tmp"], "no option"),
     (["--dataset=gaussians8"], "needs labelled 28x28 or 64x64 images"),
+    (["--diffaugment=color,rotate"], "unknown DiffAugment policy"),
 ])
 def test_bad_input_gives_one_clear_error(tmp_path, args, message):
     with pytest.raises(UserError, match=message.replace("-", r"\-")):

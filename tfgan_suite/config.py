@@ -12,7 +12,7 @@ import os
 
 from absl import flags
 
-from tfgan_suite import data
+from tfgan_suite import augment, data
 from tfgan_suite.errors import UserError
 from tfgan_suite.models.slogan_defaults import DATASET_DEFAULTS as SLOGAN_DEFAULTS, PAPER_STEPS \
     as SLOGAN_PAPER_STEPS
@@ -86,6 +86,8 @@ def define_flags():
                          "pixels in [0, 1] instead of tanh in [-1, 1].")
     flags.DEFINE_boolean("batch_stats_at_inference", False, "Sample with BatchNorm batch statistics "
                          "as the original always does (default: moving averages).")
+    flags.DEFINE_string("diffaugment", "", "cwgan: DiffAugment policy for everything the critic "
+                        "sees, a comma list of color, translation, cutout. Paper: none.")
     flags.DEFINE_integer("log_every", 10, "Write TensorBoard scalars every N iterations (> 0).")
     flags.DEFINE_integer("sample_every", 500, "Write the fixed-z sample grid every N iterations "
                          "(> 0). Original: 500.")
@@ -234,6 +236,11 @@ def _resolve_cwgan(f, config):
         raise UserError(f"--penalty={config['penalty']} is not used by cwgan; choose gp or none")
     if config["original_gp"] and config["penalty"] != "gp":
         raise UserError("--original_gp needs --penalty=gp (it changes the gradient penalty)")
+    config["diffaugment"] = f.diffaugment
+    try:
+        augment.parse_policy(f.diffaugment)
+    except ValueError as e:
+        raise UserError(f"--diffaugment: {e}") from None
     if config["n_critic"] <= 0:
         raise UserError(f"--n_critic must be positive, got {config['n_critic']}")
     if f.relu_output and not f.dataset.startswith("mnist"):
@@ -266,8 +273,8 @@ def _resolve_slogan(f, config, defaults):
         config[key] = defaults[key]
     config["n_critic"] = 1
     config["steps"] = _or(f.steps, SLOGAN_PAPER_STEPS)
-    cwgan_only = [name for name in ("original_gp", "relu_output", "batch_stats_at_inference")
-                  if getattr(f, name)]
+    cwgan_only = [name for name in ("original_gp", "relu_output", "batch_stats_at_inference",
+                                    "diffaugment") if getattr(f, name)]
     if f.n_critic not in (None, 1) or cwgan_only:
         raise UserError(f"--{cwgan_only[0] if cwgan_only else 'n_critic'} is a cwgan setting; "
                         f"SLOGAN trains with one critic update per iteration (Algorithm 1)")

@@ -30,7 +30,8 @@ def _build_cwgan(config, info):
                   penalty=config["penalty"], penalty_weight=config["penalty_weight"],
                   original_gp=config["original_gp"], n_critic=config["n_critic"],
                   generator_updates=config["generator_updates"], relu_output=config["relu_output"],
-                  batch_stats_at_inference=config["batch_stats_at_inference"], seed=config["seed"])
+                  batch_stats_at_inference=config["batch_stats_at_inference"],
+                  diffaugment=config.get("diffaugment", ""), seed=config["seed"])
 
     def adam():
         return keras.optimizers.Adam(config["learning_rate"], beta_1=config["beta1"],

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_suite import conditions, losses, penalties
+from tfgan_suite import augment, conditions, losses, penalties
 
 
 class CWGAN(keras.Model):
@@ -35,12 +35,15 @@ class CWGAN(keras.Model):
         and `generate` maps back to [-1, 1].
       batch_stats_at_inference: sample with batch statistics in BatchNorm, as the original
         always does; default uses the moving averages (Keras inference mode).
+      diffaugment: DiffAugment policy (e.g. "color,translation,cutout") applied to real and
+        generated images in both updates; "" (default, the paper) for none.
       seed: seeds the z stream, whose state lives in checkpoints so resumes continue it.
     """
 
     def __init__(self, generator, critic, z_dim, z_mean=-1.0, loss="wgan", penalty="gp",
                  penalty_weight=10.0, original_gp=False, n_critic=5, generator_updates=1,
-                 relu_output=False, batch_stats_at_inference=False, seed=0, **kwargs):
+                 relu_output=False, batch_stats_at_inference=False, diffaugment="", seed=0,
+                 **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.critic = critic
@@ -57,6 +60,8 @@ class CWGAN(keras.Model):
         self.generator_updates = int(generator_updates)
         self.relu_output = bool(relu_output)
         self.batch_stats_at_inference = bool(batch_stats_at_inference)
+        augment.parse_policy(diffaugment)  # unknown policies fail here, not mid-training
+        self.diffaugment = diffaugment
         self.z_seed = keras.random.SeedGenerator(seed, name="z_seed")
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
 
@@ -72,6 +77,10 @@ class CWGAN(keras.Model):
 
     def sample_z(self, n):
         return keras.random.normal((n, self.z_dim), mean=self.z_mean, seed=self.z_seed)
+
+    def _augment(self, x):
+        """DiffAugment (Zhao et al.) on every image the critic sees, reals and fakes alike."""
+        return augment.diff_augment(x, self.diffaugment) if self.diffaugment else x
 
     def _critic_units(self, x):
         return (x + 1.0) * 0.5 if self.relu_output else x
@@ -90,8 +99,8 @@ class CWGAN(keras.Model):
     def critic_step(self, real, y):
         """Algorithm 1 lines 3-9: one critic update on a fresh real batch and fresh z."""
         z = self.sample_z(tf.shape(real)[0])
-        fake = self.generator([z, y], training=True)
-        real = self._critic_units(real)
+        fake = self._augment(self.generator([z, y], training=True))
+        real = self._augment(self._critic_units(real))
         with tf.GradientTape() as tape:
             # One critic pass over [real; fake]: half the kernel launches of two passes.
             scores = self.critic([tf.concat([real, fake], 0), tf.concat([y, y], 0)], training=True)
@@ -111,7 +120,7 @@ class CWGAN(keras.Model):
         """Algorithm 1 lines 11-12: one generator update with labels of a fresh real batch."""
         z = self.sample_z(tf.shape(y)[0])
         with tf.GradientTape() as tape:
-            fake = self.generator([z, y], training=True)
+            fake = self._augment(self.generator([z, y], training=True))
             d_fake = self.critic([fake, y], training=True)
             loss = self.adversarial_loss(tf.zeros_like(d_fake), d_fake).generator
         grads = tape.gradient(loss, self.generator.trainable_variables)
