@@ -58,7 +58,7 @@ def train_domain_classifier(examples, labels, steps: int, batch_size: int = 64, 
     data = (tf.data.Dataset.from_tensor_slices((x, y))
             .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
             .repeat().batch(batch_size))
-    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)  # data shuffles itself
     return model
 
 
