@@ -185,3 +185,23 @@ def test_every_flagfile_resolves(name, monkeypatch):
     assert config["model"] in ("cwgan", "slogan")
     if name.endswith("_original.flags"):
         assert config["original_gp"] and config["batch_stats_at_inference"]
+
+
+@pytest.mark.parametrize("iterations,per_call,plan", [
+    (25, 10, [(10, 20), (5, 5)]), (30, 10, [(10, 30)]), (3, 10, [(3, 3)]), (7, 1, [(1, 7)])])
+def test_execution_plan_never_overshoots(iterations, per_call, plan):
+    from tfgan_suite.train import execution_plan
+    assert execution_plan(iterations, per_call) == plan
+    assert sum(n for _, n in plan) == iterations
+
+
+def test_callbacks_fire_when_a_multiple_is_crossed(tmp_path):
+    args = ["--dataset=mnist5k", f"--run_dir={tmp_path}/run", "--n_critic=1", "--batch_size=2",
+            "--grid_rows=1", "--export=false", "--steps_per_execution=3", "--checkpoint_every=4",
+            "--sample_every=5", "--log_every=2"]
+    assert train(resolve(*args, "--steps=7"))["steps"] == 7
+    # Calls end at steps 3, 6 (chunk 3) and 7 (remainder): 3 -> 6 crosses 4 and 5.
+    assert sorted(os.listdir(tmp_path / "run" / "samples")) == ["step_0000006.png",
+                                                                  "step_0000007.png"]
+    checkpoints = tf.train.get_checkpoint_state(str(tmp_path / "run" / "checkpoints"))
+    assert [p.rsplit("-", 1)[1] for p in checkpoints.all_model_checkpoint_paths] == ["6", "7"]

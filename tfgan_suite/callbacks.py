@@ -14,7 +14,6 @@ import os
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfgan_suite import images
@@ -26,6 +25,25 @@ class NonFiniteLossError(RuntimeError):
 
 def _step(model) -> int:
     return int(model.step.numpy())
+
+
+class EveryN(keras.callbacks.Callback):
+    """Base for work due every `every` iterations. With steps_per_execution > 1 the callbacks
+    see the step counter jump, so "due" means a multiple of `every` was reached or passed."""
+
+    def __init__(self, every):
+        super().__init__()
+        self.every = every
+        self.last_step = None
+
+    def on_train_begin(self, logs=None):
+        self.last_step = _step(self.model)
+
+    def due(self):
+        step = _step(self.model)
+        crossed = step // self.every > self.last_step // self.every
+        self.last_step = step
+        return crossed
 
 
 class NonFiniteGuard(keras.callbacks.Callback):
@@ -52,20 +70,24 @@ class NonFiniteGuard(keras.callbacks.Callback):
 
 
 class Throughput(keras.callbacks.Callback):
-    """Adds `steps_per_sec` (moving over the last `window` iterations) to the logs."""
+    """Adds `steps_per_sec` (over the last `window` callback calls) to the logs."""
 
     def __init__(self, window=10):
         super().__init__()
         self.window = window
-        self.times = []
+        self.marks = []
+
+    def on_train_begin(self, logs=None):
+        self.marks = []
 
     def on_train_batch_end(self, batch, logs=None):
-        self.times = (self.times + [time.perf_counter()])[-(self.window + 1):]
-        if logs is not None and len(self.times) > 1:
-            logs["steps_per_sec"] = (len(self.times) - 1) / (self.times[-1] - self.times[0])
+        self.marks = (self.marks + [(time.perf_counter(), _step(self.model))])[-(self.window + 1):]
+        if logs is not None and len(self.marks) > 1:
+            (t0, s0), (t1, s1) = self.marks[0], self.marks[-1]
+            logs["steps_per_sec"] = (s1 - s0) / (t1 - t0)
 
 
-class ScalarLogger(keras.callbacks.Callback):
+class ScalarLogger(EveryN):
     """TensorBoard scalars: the mean of each logged value over the last `every` iterations."""
 
     # TensorBoard tag for each train_step log key; unknown keys go under "train/".
@@ -77,17 +99,16 @@ class ScalarLogger(keras.callbacks.Callback):
             "u2c_schedule": "schedule/u2c_lambda_margin_factor", "prior_valid": "prior/valid"}
 
     def __init__(self, writer, every):
-        super().__init__()
-        self.writer, self.every = writer, every
+        super().__init__(every)
+        self.writer = writer
         self.sums, self.count = {}, 0
 
     def on_train_batch_end(self, batch, logs=None):
         for key, value in (logs or {}).items():
             self.sums[key] = self.sums.get(key, 0.0) + float(value)
         self.count += 1
-        step = _step(self.model)
-        if step % self.every == 0:
-            with self.writer.as_default(step=step):
+        if self.due():
+            with self.writer.as_default(step=self.last_step):
                 for key, total in self.sums.items():
                     tf.summary.scalar(self.TAGS.get(key, f"train/{key}"), total / self.count)
                 for name, value in getattr(self.model, "monitoring_scalars", dict)().items():
@@ -96,13 +117,13 @@ class ScalarLogger(keras.callbacks.Callback):
             self.sums, self.count = {}, 0
 
 
-class SampleGrid(keras.callbacks.Callback):
+class SampleGrid(EveryN):
     """Every `every` iterations (and at the end): the model's fixed-z sample grid as a PNG in
     <run_dir>/samples/ and as a TensorBoard image."""
 
     def __init__(self, writer, grid_fn, sample_dir, every):
-        super().__init__()
-        self.writer, self.grid_fn, self.sample_dir, self.every = writer, grid_fn, sample_dir, every
+        super().__init__(every)
+        self.writer, self.grid_fn, self.sample_dir = writer, grid_fn, sample_dir
         self.last_written = None
 
     def write(self):
@@ -115,7 +136,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.last_written = step
 
     def on_train_batch_end(self, batch, logs=None):
-        if _step(self.model) % self.every == 0:
+        if self.due():
             self.write()
 
     def on_train_end(self, logs=None):
@@ -123,12 +144,12 @@ class SampleGrid(keras.callbacks.Callback):
             self.write()
 
 
-class Checkpointer(keras.callbacks.Callback):
+class Checkpointer(EveryN):
     """Saves the run's state every `every` iterations and when training ends."""
 
     def __init__(self, manager, every):
-        super().__init__()
-        self.manager, self.every = manager, every
+        super().__init__(every)
+        self.manager = manager
 
     def save(self):
         step = _step(self.model)
@@ -137,7 +158,7 @@ class Checkpointer(keras.callbacks.Callback):
         self.manager.save(checkpoint_number=step)
 
     def on_train_batch_end(self, batch, logs=None):
-        if _step(self.model) % self.every == 0:
+        if self.due():
             self.save()
 
     def on_train_end(self, logs=None):
@@ -152,6 +173,3 @@ def training_callbacks(model, config, grid_fn, manager):
             SampleGrid(writer, grid_fn, os.path.join(run_dir, "samples"), config["sample_every"]),
             Checkpointer(manager, config["checkpoint_every"])]
 
-
-def finite(values) -> bool:
-    return bool(np.all(np.isfinite(np.asarray(values, np.float64))))

@@ -22,6 +22,26 @@ flags.adopt_module_key_flags(config_lib)  # --help lists the training flags
 FLAGS = flags.FLAGS
 
 
+def execution_plan(iterations: int, steps_per_execution: int):
+    """[(iterations per tf.function call, iterations)]: Keras runs whole calls only (it would
+    overshoot), so a remainder gets a call size of its own."""
+    chunk = min(steps_per_execution, iterations)
+    bulk = iterations - iterations % chunk
+    return [(c, n) for c, n in ((chunk, bulk), (iterations - bulk, iterations - bulk)) if n]
+
+
+def fit_iterations(model, source, config, chunk, count, train_callbacks):
+    """`count` more iterations, `chunk` per tf.function call, reading the data from where the
+    model's step counter says the run is."""
+    per_step = model.batches_per_step * config["batch_size"]
+    dataset = batch_pipeline(source, config["batch_size"], group=model.batches_per_step,
+                             seed=config["seed"], start=int(model.step.numpy()) * per_step)
+    model.steps_per_execution = chunk
+    model.make_train_function(force=True)
+    model.fit(dataset, epochs=1, shuffle=False, steps_per_epoch=count, callbacks=train_callbacks,
+              verbose=2 if os.environ.get("CI") else 1)
+
+
 def train(config: dict) -> dict:
     """Run (or resume) training for a resolved config; returns a summary dict."""
     from tfgan_suite.export import export_generator
@@ -50,13 +70,10 @@ def train(config: dict) -> dict:
         print(f"{config['run_dir']} has no checkpoint yet: starting from iteration 0")
 
     if start < steps:
-        per_step = model.batches_per_step * config["batch_size"]
-        dataset = batch_pipeline(source, config["batch_size"], group=model.batches_per_step,
-                                 seed=config["seed"], start=start * per_step)
         grid_fn = model.grid_fn(source, config["grid_rows"], config["seed"])
-        model.fit(dataset, epochs=1, shuffle=False, steps_per_epoch=steps - start,
-                  callbacks=callbacks.training_callbacks(model, config, grid_fn, manager),
-                  verbose=2 if os.environ.get("CI") else 1)
+        train_callbacks = callbacks.training_callbacks(model, config, grid_fn, manager)
+        for chunk, count in execution_plan(steps - start, config["steps_per_execution"]):
+            fit_iterations(model, source, config, chunk, count, train_callbacks)
     else:
         print(f"{config['run_dir']} already reached {start} of {steps} iterations")
 
