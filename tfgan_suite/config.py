@@ -44,6 +44,9 @@ def define_flags():
                         ". mnist5k is the real MNIST subset shipped with the install (offline).")
     flags.DEFINE_string("data_dir", None, "Directory holding the dataset in its official format "
                         "(not needed for mnist5k and gaussians8).")
+    flags.DEFINE_boolean("download", False, "Download the dataset into --data_dir first where a "
+                         "standard source exists (mnist, mnist2, fmnist, fmnist5, cifar10, cifar2; "
+                         "MD5-checked). CelebA and EFIGI: download by hand.")
     flags.DEFINE_string("split", "train", "Dataset split to train on: train or test.")
     flags.DEFINE_string("run_dir", None, "Run directory (checkpoints, TensorBoard logs, samples, "
                         "resolved flags). Default runs/<model>_<dataset>. Rerunning the same "
@@ -209,7 +212,7 @@ def resolve(f=FLAGS) -> dict:
                   log_every=f.log_every, sample_every=f.sample_every,
                   checkpoint_every=f.checkpoint_every, keep_checkpoints=f.keep_checkpoints,
                   grid_rows=f.grid_rows, steps=f.steps, epochs=f.epochs,
-                  steps_per_execution=f.steps_per_execution,
+                  steps_per_execution=f.steps_per_execution, download=f.download,
                   dataset_options=_dataset_options(f))
     for name in ("batch_size", "z_dim"):
         if config[name] <= 0:

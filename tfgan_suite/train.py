@@ -15,6 +15,7 @@ from absl import app, flags, logging
 
 from tfgan_suite import callbacks, cli, config as config_lib, data, runs
 from tfgan_suite.data.base import batch_pipeline
+from tfgan_suite.data.download import download
 from tfgan_suite.errors import UserError
 
 config_lib.define_flags()
@@ -55,6 +56,8 @@ def train(config: dict) -> dict:
                         f"{info.example_shape} and {info.label_dim} labels. Use mnist, mnist5k, "
                         f"celeba or efigi, or --model=slogan")
     resuming = runs.check_run_dir(config)
+    if config.get("download"):
+        download(config["dataset"], config["data_dir"])
     source = data.load_dataset(config["dataset"], config["data_dir"], config["split"],
                                **config["dataset_options"])
     runs.write_config(config)
