@@ -25,7 +25,6 @@ import os
 from absl import app, flags
 
 import reporting
-from tfgan_suite import cli
 from tfgan_suite.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -51,13 +50,6 @@ def define_flags():
     flags.DEFINE_string("fid_weights", None, "FID Inception weights; default the suite's default "
                         "path. FID is computed only when the file exists.")
     flags.DEFINE_integer("fid_num_samples", 10_000, "Generated digits for FID (papers: 10,000).")
-
-
-@cli.user_errors_exit
-def main(argv):
-    del argv
-    path = make_report()
-    print(f"\nwrote {path}")
 
 
 def make_report() -> str:
@@ -183,4 +175,4 @@ Settings: {settings['num_samples']:,} generated digits for the distribution metr
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    app.run(reporting.cli_main(make_report))

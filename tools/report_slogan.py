@@ -25,7 +25,6 @@ import numpy as np
 from absl import app, flags
 
 import reporting
-from tfgan_suite import cli
 from tfgan_suite.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -55,13 +54,6 @@ def define_flags():
     flags.DEFINE_string("fid_weights", None, "FID Inception weights; default the suite's default "
                         "path. Inception metrics are computed only when the file exists.")
     flags.DEFINE_integer("scatter_points", 4000, "Generated points in the synthetic scatter plot.")
-
-
-@cli.user_errors_exit
-def main(argv):
-    del argv
-    path = make_report()
-    print(f"\nwrote {path}")
 
 
 def make_report() -> str:
@@ -293,4 +285,4 @@ generated images (FID, classifier distance) and {settings['samples_per_class']:,
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    app.run(reporting.cli_main(make_report))

@@ -24,6 +24,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from tfgan_suite import cli  # noqa: E402
 from tfgan_suite.errors import UserError  # noqa: E402
 
 
@@ -196,3 +197,12 @@ def real_data_reference(dataset: str, data_dir, classifier_path: str, seed: int 
             "frechet_classifier_distance": frechet.frechet_distance_from_features(
                 train_features, test_features),
             "num_test": len(test)}
+
+
+def cli_main(make_report):
+    """An absl main that builds the report and prints where it went."""
+    @cli.user_errors_exit
+    def main(argv):
+        del argv
+        print(f"\nwrote {make_report()}")
+    return main
