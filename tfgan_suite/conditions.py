@@ -8,21 +8,19 @@ from tfgan_suite.data.base import DatasetInfo
 
 
 def grid_columns(info: DatasetInfo, real_labels: np.ndarray, max_columns: int = 10):
-    """(column titles, y [cols, label_dim]) for a fixed-z grid whose columns vary y.
+    """y [cols, label_dim] for a fixed-z grid whose columns vary y.
 
     onehot: one column per class. binary: all attributes off, then each attribute switched
     on alone (the original's attribute-swap figure). continuous: real label vectors taken
     from the data (fixed, the first `max_columns`).
     """
     if info.label_kind == "onehot":
-        return list(info.label_names), np.eye(info.label_dim, dtype=np.float32)
+        return np.eye(info.label_dim, dtype=np.float32)
     if info.label_kind == "binary":
-        return (["none"] + list(info.label_names),
-                np.concatenate([np.zeros((1, info.label_dim), np.float32),
-                                np.eye(info.label_dim, dtype=np.float32)]))
+        return np.concatenate([np.zeros((1, info.label_dim), np.float32),
+                               np.eye(info.label_dim, dtype=np.float32)])
     if info.label_kind == "continuous":
-        y = np.asarray(real_labels[:max_columns], np.float32)
-        return [f"real label {i}" for i in range(len(y))], y
+        return np.asarray(real_labels[:max_columns], np.float32)
     raise ValueError(f"{info.name} has no condition labels (label_kind {info.label_kind!r})")
 
 

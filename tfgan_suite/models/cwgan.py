@@ -141,7 +141,7 @@ class CWGAN(keras.Model):
 
     def grid_fn(self, source, rows, seed):
         """A callable returning the fixed-z grid [rows, cols, H, W, C]: rows = z, cols = y."""
-        _, ys = conditions.grid_columns(source.info, source.labels)
+        ys = conditions.grid_columns(source.info, source.labels)
         z = conditions.fixed_z(rows, self.z_dim, self.z_mean, seed)
         cols = len(ys)
         zz, yy = np.repeat(z, cols, axis=0), np.tile(ys, (rows, 1))
