@@ -69,7 +69,7 @@ def test_additive_angular_margin_branches():
 
 
 def test_u2c_gradient_reaches_z_through_gumbel_assignment():
-    """The Stein update needs dl/dz including the path through log q(c|z) (slogan_original.md)."""
+    """The Stein update needs dl/dz including the path through log q(c|z) (as shinyflight/SLOGAN)."""
     prior = priors.GaussianMixturePrior(3, 4, seed=1)
     z, _ = prior.sample(16, seed=[0, 1])
     features = tf.random.stateless_normal([16, 4], seed=[0, 2])

@@ -15,7 +15,7 @@ def trainable_count(model):
 
 
 def test_celeba_parameter_counts_equal_the_original():
-    # Counts printed by the original TF1 code for 9 attributes (cwgan_original.md).
+    # Counts printed by the original TF1 code for 9 attributes (cameronfabbri/cWGANs).
     assert trainable_count(cwgan_nets.build_generator((64, 64, 3), 9)) == 11_561_219
     assert trainable_count(cwgan_nets.build_critic((64, 64, 3), 9)) == 4_329_153
 

@@ -83,7 +83,7 @@ def test_resume_restores_step_optimizer_slots_and_z_stream(tmp_path):
     names = [n for n in reader.get_variable_to_shape_map() if "g_optimizer" in n and "OPTIMIZER_SLOT" not in n]
     slots = [v for v in model.g_optimizer.variables if "momentum" in v.path or "velocity" in v.path]
     assert slots and any(float(tf.reduce_max(tf.abs(v))) > 0 for v in slots), names
-    seed_state = model.z_seed.state.numpy().copy()
+    seed_state = model.noise_seed.state.numpy().copy()
     # Resuming continues to step 3 rather than starting over.
     assert train(resolve(*args, "--steps=3"))["steps"] == 3
     assert not np.array_equal(seed_state, np.zeros_like(seed_state))

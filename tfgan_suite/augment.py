@@ -1,7 +1,7 @@
 """DiffAugment (Zhao et al. 2020): differentiable augmentations chosen by a policy string.
 
 Same policy API and per-sample random values as the official DiffAugment_tf.py
-(anchors.md): "color" = brightness, saturation, contrast; "translation"; "cutout". SLOGAN applies
+(mit-han-lab/data-efficient-gans): "color" = brightness, saturation, contrast; "translation"; "cutout". SLOGAN applies
 it to generated images for the encoder's SimCLR view (paper App. D.4, policy
 "translation,color,cutout" in the original). Pure tensor ops: differentiable w.r.t. x, batched
 (no Python loop over examples), usable inside tf.function with an unknown batch size.
@@ -14,26 +14,15 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tfgan_suite import randomness
+
 TRANSLATION_RATIO = 0.125
 CUTOUT_RATIO = 0.5
 
 
-def _uniform(shape, seed, minval=0.0, maxval=1.0, dtype=tf.float32):
-    if seed is None:
-        return tf.random.uniform(shape, minval, maxval, dtype=dtype)
-    return tf.random.stateless_uniform(shape, seed, minval, maxval, dtype=dtype)
-
-
-def _split(seed, count):
-    """`count` stateless seeds from a shape-[2] seed, or Nones (stateful ops)."""
-    if seed is None:
-        return [None] * count
-    return tf.unstack(tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), count))
-
-
 def _per_example(x, seed):
     """U(0, 1) of shape [B, 1, 1, 1]: one magnitude per example."""
-    return _uniform(tf.stack([tf.shape(x)[0], 1, 1, 1]), seed, dtype=x.dtype)
+    return randomness.uniform(tf.stack([tf.shape(x)[0], 1, 1, 1]), seed, dtype=x.dtype)
 
 
 def _fraction_of(size, ratio):
@@ -71,18 +60,18 @@ def _shift_axis(x, shift, axis):
 def rand_translation(x, seed=None, ratio=TRANSLATION_RATIO):
     """Shift each example by integers (t_h, t_w), t ~ U{-s..s}, s = int(size * ratio + 0.5) per
     axis; pixels moved in from outside are 0."""
-    seed_h, seed_w = _split(seed, 2)
+    seed_h, seed_w = randomness.split(seed, 2)
     batch, height, width = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
     s_h, s_w = _fraction_of(height, ratio), _fraction_of(width, ratio)
-    t_h = _uniform(tf.stack([batch, 1]), seed_h, -s_h, s_h + 1, dtype=tf.int32)
-    t_w = _uniform(tf.stack([batch, 1]), seed_w, -s_w, s_w + 1, dtype=tf.int32)
+    t_h = randomness.uniform(tf.stack([batch, 1]), seed_h, -s_h, s_h + 1, dtype=tf.int32)
+    t_w = randomness.uniform(tf.stack([batch, 1]), seed_w, -s_w, s_w + 1, dtype=tf.int32)
     return _shift_axis(_shift_axis(x, t_h, axis=1), t_w, axis=2)
 
 
 def _cutout_band(size, cut, seed, batch):
     """[B, size] bool: rows (or columns) inside a band of `cut` starting at centre - cut // 2,
     with the centre ~ U{0 .. size - 1 + (1 - cut % 2)} (bands may stick out of the image)."""
-    centre = _uniform(tf.stack([batch, 1]), seed, 0, size + (1 - cut % 2), dtype=tf.int32)
+    centre = randomness.uniform(tf.stack([batch, 1]), seed, 0, size + (1 - cut % 2), dtype=tf.int32)
     start = centre - cut // 2
     index = tf.range(size)[None, :]
     return tf.logical_and(index >= start, index < start + cut)
@@ -90,7 +79,7 @@ def _cutout_band(size, cut, seed, batch):
 
 def rand_cutout(x, seed=None, ratio=CUTOUT_RATIO):
     """Zero a square of int(size * ratio + 0.5) pixels at a random centre in each example."""
-    seed_h, seed_w = _split(seed, 2)
+    seed_h, seed_w = randomness.split(seed, 2)
     batch, height, width = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
     rows = _cutout_band(height, _fraction_of(height, ratio), seed_h, batch)
     cols = _cutout_band(width, _fraction_of(width, ratio), seed_w, batch)
@@ -123,7 +112,7 @@ def diff_augment(x, policy="color,translation,cutout", channels_first=False, see
         return x
     if channels_first:
         x = tf.transpose(x, [0, 2, 3, 1])
-    for function, op_seed in zip(functions, _split(seed, len(functions))):
+    for function, op_seed in zip(functions, randomness.split(seed, len(functions))):
         x = function(x, op_seed)
     if channels_first:
         x = tf.transpose(x, [0, 3, 1, 2])

@@ -16,7 +16,7 @@ import time
 import keras
 import tensorflow as tf
 
-from tfgan_suite import images
+from tfgan_suite import images, plots
 
 
 class NonFiniteLossError(RuntimeError):
@@ -47,7 +47,12 @@ class EveryN(keras.callbacks.Callback):
 
 
 class NonFiniteGuard(keras.callbacks.Callback):
-    """Stops the run with a clear message as soon as a logged value is NaN or infinite."""
+    """Stops the run with a clear message as soon as a logged value is NaN or infinite, or a
+    SLOGAN prior update was rejected, in ANY iteration since the last check: the logs are
+    per-iteration means (a NaN anywhere makes the mean NaN) and `prior_valid` a minimum.
+
+    Non-finite losses are checked first: they are the cause when both show (a diverged network
+    also makes the Stein step fail)."""
 
     def __init__(self, checkpoint_dir):
         super().__init__()
@@ -55,18 +60,19 @@ class NonFiniteGuard(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
-        if logs.get("prior_valid", 1.0) < 0.5:
-            raise NonFiniteLossError(
-                f"the Stein update at iteration {_step(self.model)} would have left a covariance "
-                f"that is not positive definite (or a NaN); the prior kept its last valid values "
-                f"and nothing was saved after this point. The last good checkpoint is in "
-                f"{self.checkpoint_dir}; lower --prior_learning_rate and rerun to resume from it.")
-        bad = {k: v for k, v in logs.items() if not math.isfinite(float(v))}
+        resume = (f"Nothing was saved after this point; the last good checkpoint is in "
+                  f"{self.checkpoint_dir}, and rerunning the command resumes from it")
+        bad = {k: float(v) for k, v in logs.items() if not math.isfinite(float(v))}
         if bad:
             raise NonFiniteLossError(
-                f"non-finite values at iteration {_step(self.model)}: {bad}. Nothing was saved "
-                f"after this point; the last good checkpoint is in {self.checkpoint_dir}. Lower "
-                f"the learning rate or check the data, then rerun to resume from it.")
+                f"non-finite values by iteration {_step(self.model)}: {bad}. The networks "
+                f"diverged: lower --learning_rate (or adjust --beta1/--beta2, "
+                f"--penalty_weight) or check the data for NaN/Inf. {resume}.")
+        if logs.get("prior_valid", 1.0) < 0.5:
+            raise NonFiniteLossError(
+                f"a Stein update of the prior by iteration {_step(self.model)} would have left a "
+                f"covariance that is not positive definite; the prior kept its last valid "
+                f"values. Lower --prior_learning_rate. {resume}.")
 
 
 class Throughput(keras.callbacks.Callback):
@@ -88,7 +94,9 @@ class Throughput(keras.callbacks.Callback):
 
 
 class ScalarLogger(EveryN):
-    """TensorBoard scalars: the mean of each logged value over the last `every` iterations."""
+    """TensorBoard scalars every `every` iterations: the mean of each logged value over every
+    iteration since the previous write (the model's metric trackers accumulate them; this
+    callback resets them after writing). Whatever is pending is written when training ends."""
 
     # TensorBoard tag for each train_step log key; unknown keys go under "train/".
     TAGS = {"d_loss": "loss/critic", "g_loss": "loss/generator",
@@ -101,20 +109,36 @@ class ScalarLogger(EveryN):
     def __init__(self, writer, every):
         super().__init__(every)
         self.writer = writer
-        self.sums, self.count = {}, 0
+        self.pending, self.written_step = {}, None
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.written_step = self.last_step
+
+    def write(self, step):
+        with self.writer.as_default(step=step):
+            for key, value in self.pending.items():
+                tf.summary.scalar(self.TAGS.get(key, f"train/{key}"), value)
+            for name, value in self.model.monitoring_scalars().items():
+                tf.summary.scalar(name, value)
+        self.writer.flush()
+        self.pending, self.written_step = {}, step
+
+    def on_train_batch_begin(self, batch, logs=None):
+        # Reset at the start of the next chunk rather than right after writing, so the logs
+        # Keras reports at the end of a fit call still hold the last means.
+        if self.written_step == _step(self.model):
+            for tracker in self.model.metrics:
+                tracker.reset_state()
 
     def on_train_batch_end(self, batch, logs=None):
-        for key, value in (logs or {}).items():
-            self.sums[key] = self.sums.get(key, 0.0) + float(value)
-        self.count += 1
+        self.pending = {key: float(value) for key, value in (logs or {}).items()}
         if self.due():
-            with self.writer.as_default(step=self.last_step):
-                for key, total in self.sums.items():
-                    tf.summary.scalar(self.TAGS.get(key, f"train/{key}"), total / self.count)
-                for name, value in getattr(self.model, "monitoring_scalars", dict)().items():
-                    tf.summary.scalar(name, value)
-            self.writer.flush()
-            self.sums, self.count = {}, 0
+            self.write(self.last_step)
+
+    def on_train_end(self, logs=None):
+        if self.pending and self.written_step != _step(self.model):
+            self.write(_step(self.model))
 
 
 class SampleGrid(EveryN):
@@ -128,7 +152,7 @@ class SampleGrid(EveryN):
 
     def write(self):
         step = _step(self.model)
-        mosaic = images.grid(self.grid_fn())
+        mosaic = plots.to_image(self.grid_fn())
         images.save_png(os.path.join(self.sample_dir, f"step_{step:07d}.png"), mosaic)
         with self.writer.as_default(step=step):
             tf.summary.image("samples/fixed_z_grid", mosaic[None], max_outputs=1)

@@ -4,7 +4,7 @@
   samples and soft prototypes mu_C = C @ mu, C = Gumbel-Softmax_tau(log q(c|z)) (Sec. 3.3).
 - Cluster probabilities of real data (Eq. 67), SimCLR on generated data (Eq. 68 as the original).
 - The original's linear schedules for lambda, the margin and the learning rates.
-Numerics follow shinyflight/SLOGAN (slogan_original.md "U2C loss"): exp, mean, clip, -log.
+Numerics follow the original code (shinyflight/SLOGAN, its U2C loss): exp, mean, clip, -log.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ writes <export_dir>/<name>/<version>/ (saved_model.pb, variables/, assets.extra/
 with the model's serving signatures (cWGAN: `serving_default` taking z float32 [None, z_dim]
 and y float32 [None, n_attrs], returning `images` float32 [None, H, W, C] in [-1, 1]).
 Keras 3's ExportArchive is used because it writes SavedModels that the session-based loader
-of `saved_model_cli run` and TF Serving can run (a tf.Module wrapper cannot; platform.md).
+of `saved_model_cli run` and TF Serving can run (a tf.Module wrapper holding a Keras 3 model cannot: the session loader misses its BatchNorm variables).
 The version directory appears only when complete: it is written under a hidden temporary
 name and renamed, so TF Serving never loads a half-written model.
 """

@@ -2,11 +2,17 @@
 
 Each takes the critic as a callable `critic(x) -> scores` (condition inputs already bound)
 and returns a scalar to be added (times its weight) to the critic loss.
+
+Randomness: every penalty takes `seed`, a stateless shape-[2] integer seed; the train steps
+pass one drawn from a checkpointed stream, so a resumed run draws the same eps as an
+uninterrupted one. seed=None falls back to TensorFlow's global (stateful) random ops.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
+
+from tfgan_suite import randomness
 
 # Inside the square root of gradient norms: keeps the gradient of the norm finite at 0
 # (the keras-io WGAN-GP example omits it and can produce NaN).
@@ -18,7 +24,7 @@ def _batch_shape_ones(x):
     return tf.concat([tf.shape(x)[:1], tf.ones([tf.rank(x) - 1], tf.int32)], axis=0)
 
 
-def interpolates(real, fake, per_sample=True, eps=None):
+def interpolates(real, fake, per_sample=True, eps=None, seed=None):
     """x_hat = eps * real + (1 - eps) * fake, eps ~ U(0, 1) (Gulrajani et al., Alg. 1 line 6).
 
     per_sample=False draws ONE eps for the whole batch, as the original cWGAN code does.
@@ -27,7 +33,7 @@ def interpolates(real, fake, per_sample=True, eps=None):
     real, fake = tf.convert_to_tensor(real), tf.convert_to_tensor(fake)
     if eps is None:
         shape = _batch_shape_ones(real) if per_sample else tf.ones([tf.rank(real)], tf.int32)
-        eps = tf.random.uniform(shape, dtype=real.dtype)
+        eps = randomness.uniform(shape, seed, dtype=real.dtype)
     return eps * real + (1.0 - eps) * fake
 
 
@@ -46,25 +52,25 @@ def gradient_norms(grads, norm_axes=None):
     return tf.sqrt(tf.reduce_sum(tf.square(grads), axis=norm_axes) + NORM_EPS)
 
 
-def gradient_penalty(critic, real, fake, original_cwgan=False, eps=None):
+def gradient_penalty(critic, real, fake, original_cwgan=False, eps=None, seed=None):
     """WGAN-GP penalty E[(||grad_x_hat D(x_hat)||_2 - 1)^2] (Fabbri Eq. 5, last term).
 
     Correct (default): one eps per example, norm over all image axes -> one norm per example.
     original_cwgan=True reproduces cameronfabbri/cWGANs: one eps for the whole batch and the
     norm taken over axis 1 only (image height), giving [B, W, C] "slopes" that are averaged.
     """
-    x_hat = interpolates(real, fake, per_sample=not original_cwgan, eps=eps)
+    x_hat = interpolates(real, fake, per_sample=not original_cwgan, eps=eps, seed=seed)
     grads = critic_input_gradients(critic, x_hat)
     norms = gradient_norms(grads, norm_axes=1 if original_cwgan else None)
     return tf.reduce_mean(tf.square(norms - 1.0))
 
 
-def lipschitz_penalty(critic, real, fake):
-    """LP (Petzka et al.): E[max(0, ||grad_x_hat D(x_hat)||_2 - 1)^2] on interpolates.
+def lipschitz_penalty(critic, real, fake, seed=None):
+    """LP (Petzka et al. 2018): E[max(0, ||grad_x_hat D(x_hat)||_2 - 1)^2] on interpolates.
 
-    Used by SLOGAN for synthetic, MNIST and FMNIST data (slogan_original.md, Discriminator).
+    Used by SLOGAN for synthetic, MNIST and FMNIST data (Appendix E; shinyflight/SLOGAN).
     """
-    x_hat = interpolates(real, fake)
+    x_hat = interpolates(real, fake, seed=seed)
     norms = gradient_norms(critic_input_gradients(critic, x_hat))
     return tf.reduce_mean(tf.square(tf.nn.relu(norms - 1.0)))
 
@@ -111,7 +117,7 @@ def alp_from_perturbation(critic, samples, scores, perturbation):
 
 
 def adversarial_lipschitz_penalty(critic, real, fake, xi=10.0, eps_min=0.1, eps_max=10.0,
-                                  power_iterations=1):
+                                  power_iterations=1, seed=None):
     """ALP (Terjek 2019, "Adversarial Lipschitz Regularization") as SLOGAN's CIFAR code.
 
     samples = concat(real, fake); d ~ U(-0.5, 0.5) normalised; `power_iterations` steps with xi
@@ -122,8 +128,9 @@ def adversarial_lipschitz_penalty(critic, real, fake, xi=10.0, eps_min=0.1, eps_
     """
     samples = tf.concat([real, fake], axis=0)
     scores = tf.reshape(critic(samples), [-1])
-    start = tf.random.uniform(tf.shape(samples), dtype=samples.dtype) - 0.5
-    eps = tf.random.uniform(_batch_shape_ones(samples), eps_min, eps_max, dtype=samples.dtype)
+    seed_start, seed_eps = randomness.split(seed, 2)
+    start = randomness.uniform(tf.shape(samples), seed_start, dtype=samples.dtype) - 0.5
+    eps = randomness.uniform(_batch_shape_ones(samples), seed_eps, eps_min, eps_max, dtype=samples.dtype)
     direction = alp_direction(critic, samples, scores, start, xi, power_iterations)
     return alp_from_perturbation(critic, samples, scores, direction * eps)
 

@@ -19,6 +19,8 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfgan_suite import randomness
+
 tfd = tfp.distributions
 
 # Factor in front of sym(E[r_c Sigma_c^-1 (z - mu_c) dl/dz^T]) in the Sigma gradient.
@@ -51,7 +53,7 @@ def _centred(z, mu):
 def component_log_probs(z, mu, sigma_chol):
     """log N(z_b; mu_c, Sigma_c) as [B, K], with Sigma_c = L_c L_c^T given by its Cholesky factor.
 
-    Differentiable with respect to z (the U2C assignment path needs it, slogan_original.md).
+    Differentiable with respect to z (the U2C assignment path needs it, as in shinyflight/SLOGAN).
     """
     whitened = tf.linalg.triangular_solve(sigma_chol, _centred(z, mu), lower=True)  # L^-1 (z - mu)
     mahalanobis = tf.reduce_sum(tf.square(whitened), axis=1)                       # [K, B]
@@ -119,13 +121,6 @@ def is_valid_covariance(sigma):
     # eigvalsh of a non-finite matrix is meaningless; feed zeros then (finite is False anyway).
     safe = tf.where(finite, sigma, tf.zeros_like(sigma))
     return tf.logical_and(finite, tf.reduce_all(tf.linalg.eigvalsh(safe)[:, 0] > 0.0))
-
-
-def _random_seeds(seed, count):
-    """`count` stateless seeds split from `seed` (shape [2]), or Nones for stateful sampling."""
-    if seed is None:
-        return [None] * count
-    return tf.unstack(tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), count))
 
 
 class GaussianMixturePrior(keras.layers.Layer):
@@ -207,7 +202,7 @@ class GaussianMixturePrior(keras.layers.Layer):
 
     def sample(self, n, seed=None):
         """(z [n, d], component ids int32 [n]) with c ~ Categorical(pi), z ~ N(mu_c, Sigma_c)."""
-        seed_c, seed_z = _random_seeds(seed, 2)
+        seed_c, seed_z = randomness.split(seed, 2)
         logits = tf.nn.log_softmax(self.rho.value)[None, :]
         if seed_c is None:
             ids = tf.random.categorical(logits, n, dtype=tf.int32)[0]

@@ -37,7 +37,7 @@ def _build_cwgan(config, info):
         return keras.optimizers.Adam(config["learning_rate"], beta_1=config["beta1"],
                                      beta_2=config["beta2"])
 
-    # No XLA: 22x slower for these strided transposed convolutions on CPU (platform.md), and
+    # No XLA: 22x slower for these strided transposed convolutions on CPU (measured), and
     # Keras' "auto" would switch it on where a GPU is present.
     model.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=False)
     return model

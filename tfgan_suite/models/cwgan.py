@@ -4,6 +4,10 @@ One `train_step` is one generator iteration of Gulrajani et al.'s Algorithm 1 wi
 condition y fed to both networks (Fabbri Sec. IV): n_critic critic updates, each on a fresh
 real batch and fresh z (lines 2-9), then one generator update whose y comes from another
 fresh real batch (lines 11-12), as the original code feeds G the real batch's labels.
+
+Every random draw (z, the penalty's eps, DiffAugment) is stateless, seeded from `noise_seed`,
+a checkpointed stream: N iterations equal N/2 + checkpoint + restore + N/2, bit for bit.
+Losses are `keras.metrics.Mean` trackers updated every iteration (models/base.py).
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_suite import augment, conditions, losses, penalties
+from tfgan_suite.models.base import LossTrackers
+
+LOGGED = ("d_loss", "gradient_penalty", "d_real", "d_fake", "wasserstein", "g_loss")
 
 
 class CWGAN(keras.Model):
@@ -37,7 +44,8 @@ class CWGAN(keras.Model):
         always does; default uses the moving averages (Keras inference mode).
       diffaugment: DiffAugment policy (e.g. "color,translation,cutout") applied to real and
         generated images in both updates; "" (default, the paper) for none.
-      seed: seeds the z stream, whose state lives in checkpoints so resumes continue it.
+      seed: seeds the random stream (z, eps, DiffAugment), whose state lives in checkpoints
+        so resumes continue it.
     """
 
     def __init__(self, generator, critic, z_dim, z_mean=-1.0, loss="wgan", penalty="gp",
@@ -62,8 +70,9 @@ class CWGAN(keras.Model):
         self.batch_stats_at_inference = bool(batch_stats_at_inference)
         augment.parse_policy(diffaugment)  # unknown policies fail here, not mid-training
         self.diffaugment = diffaugment
-        self.z_seed = keras.random.SeedGenerator(seed, name="z_seed")
+        self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.loss_trackers = LossTrackers(LOGGED)
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         super().compile(**kwargs)
@@ -71,16 +80,27 @@ class CWGAN(keras.Model):
         self.g_optimizer = g_optimizer
 
     @property
+    def metrics(self):
+        return self.loss_trackers.metrics
+
+    @property
     def batches_per_step(self) -> int:
         """Real batches one train_step consumes: n_critic for the critic, one for G's labels."""
         return self.n_critic + 1
 
+    def _seed(self):
+        """A fresh stateless seed [2] from the checkpointed stream."""
+        return tf.cast(self.noise_seed.next(), tf.int32)
+
     def sample_z(self, n):
-        return keras.random.normal((n, self.z_dim), mean=self.z_mean, seed=self.z_seed)
+        return tf.random.stateless_normal((n, self.z_dim), self._seed(), mean=self.z_mean)
 
     def _augment(self, x):
-        """DiffAugment (Zhao et al.) on every image the critic sees, reals and fakes alike."""
-        return augment.diff_augment(x, self.diffaugment) if self.diffaugment else x
+        """DiffAugment (Zhao et al. 2020) on every image the critic sees, reals and fakes alike,
+        with independent parameters per call."""
+        if not self.diffaugment:
+            return x
+        return augment.diff_augment(x, self.diffaugment, seed=self._seed())
 
     def _critic_units(self, x):
         return (x + 1.0) * 0.5 if self.relu_output else x
@@ -108,7 +128,8 @@ class CWGAN(keras.Model):
             loss = self.adversarial_loss(d_real, d_fake).critic
             penalty = tf.constant(0.0)
             if self.penalty is not None:
-                penalty = self.penalty(lambda x: self.critic([x, y], training=True), real, fake)
+                penalty = self.penalty(lambda x: self.critic([x, y], training=True), real, fake,
+                                       seed=self._seed())
             total = loss + self.penalty_weight * penalty
         grads = tape.gradient(total, self.critic.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables))
@@ -135,7 +156,7 @@ class CWGAN(keras.Model):
         self.step.assign_add(1)
         logs = {k: tf.add_n([l[k] for l in critic_logs]) / self.n_critic for k in critic_logs[0]}
         logs["g_loss"] = g_loss
-        return logs
+        return self.loss_trackers.update(logs)
 
     # ---- monitoring and export (used by tfgan_suite.callbacks / tfgan_suite.export) ----
 
@@ -150,6 +171,9 @@ class CWGAN(keras.Model):
             images = self.generate(zz, yy).numpy()
             return images.reshape((rows, cols) + images.shape[1:])
         return sample
+
+    def monitoring_scalars(self):
+        return {}
 
     def export_trackables(self):
         return [self.generator]
@@ -174,4 +198,5 @@ class CWGAN(keras.Model):
     def trackables(self):
         """Everything a checkpoint must hold to resume training exactly."""
         return dict(generator=self.generator, critic=self.critic, d_optimizer=self.d_optimizer,
-                    g_optimizer=self.g_optimizer, step=self.step, z_seed=self.z_seed.state)
+                    g_optimizer=self.g_optimizer, step=self.step,
+                    noise_seed=self.noise_seed.state)

@@ -12,21 +12,27 @@ Every learning rate decays linearly to 0 over the run; lambda and the margin m a
 by the original's linear schedule `temp` (1 -> `schedule_end` over the run, clipped at 0).
 With probe data (Sec. 3.4, Algorithm 3; tfgan_suite/probe.py) line 6 also minimises
 weight * L_m for E, and mu's step adds the direct gradient weight * dL_m/dmu.
+
+Every random draw (mixture samples, Gumbel noise, the penalty's eps, DiffAugment views, real
+flips and dequantisation, probe mixup) is stateless, seeded from the checkpointed `noise_seed`
+stream, so a resumed run repeats an uninterrupted one exactly. Losses are per-iteration
+`keras.metrics.Mean` trackers; `prior_valid` is a minimum (models/base.py).
 """
 
 from __future__ import annotations
-
-import io
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_suite import augment, contrastive, losses, penalties, priors, probe
+from tfgan_suite import augment, contrastive, losses, penalties, plots, priors, probe, randomness
 from tfgan_suite.data.base import DatasetInfo
+from tfgan_suite.models.base import LossTrackers
 from tfgan_suite.models.slogan_defaults import DATASET_DEFAULTS
 from tfgan_suite.nets import slogan_nets
 
+LOGGED = ("d_loss", "penalty", "d_real", "d_fake", "g_loss", "u2c_loss", "simclr_loss",
+          "u2c_schedule", "prior_valid")
 
 
 class SLOGAN(keras.Model):
@@ -70,7 +76,17 @@ class SLOGAN(keras.Model):
         self.probe = probe
         self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.batches_per_step = 1
+        self.loss_trackers = LossTrackers(LOGGED + (("probe_loss",) if probe else ()),
+                                          minimum=("prior_valid",))
+
+    @property
+    def metrics(self):
+        return self.loss_trackers.metrics
+
+    @property
+    def batches_per_step(self) -> int:
+        """One real batch per iteration (n_critic = 1)."""
+        return 1
 
     def compile(self, d_optimizer, g_optimizer, e_optimizer, **kwargs):
         super().compile(**kwargs)
@@ -119,9 +135,9 @@ class SLOGAN(keras.Model):
         if not self.real_augment:
             return x
         batch = tf.shape(x)[0]
-        flip = keras.random.uniform([batch, 1, 1, 1], seed=self.noise_seed) < 0.5
+        flip = randomness.uniform([batch, 1, 1, 1], self._seed()) < 0.5
         x = tf.where(flip, tf.reverse(x, axis=[2]), x)
-        return x + keras.random.uniform(tf.shape(x), 0.0, 2.0 / 256.0, seed=self.noise_seed)
+        return x + randomness.uniform(tf.shape(x), self._seed(), 0.0, 2.0 / 256.0)
 
     def discriminator_step(self, real):
         """Algorithm 1 line 3: D on a real batch and as many fakes from q(z)."""
@@ -133,7 +149,8 @@ class SLOGAN(keras.Model):
             loss = self.adversarial_loss(d_real, d_fake).critic
             penalty = tf.constant(0.0)
             if self.penalty is not None:
-                penalty = self.penalty(lambda x: self.discriminator(x, training=True), real, fake)
+                penalty = self.penalty(lambda x: self.discriminator(x, training=True), real, fake,
+                                       seed=self._seed())
             total = loss + self.penalty_weight * penalty
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
@@ -157,7 +174,7 @@ class SLOGAN(keras.Model):
             g_loss = tf.reduce_mean(adversarial) + self.u2c_weight * temp * u2c
             simclr = tf.constant(0.0)
             if self.simclr:
-                view = augment.diff_augment(fake, "translation,color,cutout")
+                view = augment.diff_augment(fake, "translation,color,cutout", seed=self._seed())
                 simclr, _ = contrastive.simclr_loss(features, self.encoder(view, training=True))
             e_loss = g_loss + simclr
             if self.encoder_weight_decay:
@@ -221,7 +238,7 @@ class SLOGAN(keras.Model):
         logs.update(self.generator_encoder_prior_step(tf.shape(real)[0], decay, temp))
         logs["u2c_schedule"] = temp
         self.step.assign_add(1)
-        return logs
+        return self.loss_trackers.update(logs)
 
     # ---- monitoring, checkpoints, export ----
 
@@ -234,7 +251,7 @@ class SLOGAN(keras.Model):
 
     def grid_fn(self, source, rows, seed):
         """Per-component samples (rows = fixed noise, columns = components); for 2-D data a
-        scatter plot of real points and generated points coloured by component."""
+        plots.Scatter of real points and generated points labelled by component."""
         k = self.prior.num_components
         fixed_seed = tf.constant([seed, 7], tf.int64)
         if len(source.info.example_shape) == 1:
@@ -243,7 +260,7 @@ class SLOGAN(keras.Model):
 
             def scatter():
                 z, comp = self.prior.sample(2000, seed=fixed_seed)
-                return scatter_image(real, self.generate(z).numpy(), comp.numpy(), k)[None, None]
+                return plots.Scatter(real, self.generate(z).numpy(), comp.numpy(), k)
             return scatter
 
         def sample():
@@ -295,30 +312,6 @@ class SLOGAN(keras.Model):
                     encoder=self.encoder, prior=self.prior, d_optimizer=self.d_optimizer,
                     g_optimizer=self.g_optimizer, e_optimizer=self.e_optimizer, step=self.step,
                     noise_seed=self.noise_seed.state)
-
-
-def scatter_image(real, generated, components, num_components, size=480):
-    """uint8->[-1, 1] RGB array [H, W, 3]: real points in grey, generated coloured by component."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from PIL import Image
-
-    fig, ax = plt.subplots(figsize=(size / 100, size / 100), dpi=100)
-    ax.scatter(real[:, 0], real[:, 1], s=2, c="0.75", label="real")
-    colours = plt.get_cmap("tab10")
-    for c in range(num_components):
-        pts = generated[components == c]
-        ax.scatter(pts[:, 0], pts[:, 1], s=2, color=colours(c % 10), label=f"component {c}")
-    ax.set_xlim(-1.2, 1.2)
-    ax.set_ylim(-1.2, 1.2)
-    ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=6, markerscale=3)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    rgb = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"), np.float32)
-    return rgb / 127.5 - 1.0
 
 
 def build(config: dict, info: DatasetInfo) -> SLOGAN:
