@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 from absl import flags
 
-from tests import fixtures
+from tests import checks, fixtures
 from tfgan_suite import config as config_lib, generate, runs
 from tfgan_suite.errors import UserError
 from tfgan_suite.train import train
@@ -48,7 +48,8 @@ def mnist_dirs(tmp_path_factory):
 def test_one_step_on_celeba_fixture(celeba_dir, tmp_path):
     config = resolve("--dataset=celeba", f"--data_dir={celeba_dir}", f"--run_dir={tmp_path}/run",
                      "--steps=1", *FAST)
-    assert train(config)["steps"] == 1
+    train(config)
+    checks.assert_trained(config["run_dir"], 1)
     assert os.path.isfile(tmp_path / "run" / "samples" / "step_0000001.png")
     saved = json.load(open(tmp_path / "run" / "config.json"))
     assert saved["n_critic"] == 5 and saved["learning_rate"] == 1e-4 and saved["beta1"] == 0.0
@@ -59,14 +60,16 @@ def test_one_step_on_celeba_fixture(celeba_dir, tmp_path):
 def test_one_step_on_mnist_formats_and_losses(mnist_dirs, tmp_path, fmt, loss, augment):
     config = resolve("--dataset=mnist", f"--data_dir={mnist_dirs[fmt]}", f"--loss={loss}",
                      f"--diffaugment={augment}", f"--run_dir={tmp_path}/run", "--steps=1", *FAST)
-    assert train(config)["steps"] == 1
+    train(config)
+    checks.assert_trained(config["run_dir"], 1)
 
 
 def test_one_step_on_efigi_fixture(tmp_path):
     fixtures.write_efigi(str(tmp_path / "efigi"), n=20)
     config = resolve("--dataset=efigi", f"--data_dir={tmp_path}/efigi", f"--run_dir={tmp_path}/run",
                      "--steps=1", "--n_critic=1", *FAST)
-    assert train(config)["steps"] == 1
+    train(config)
+    checks.assert_trained(config["run_dir"], 1)
 
 
 def test_resume_restores_step_optimizer_slots_and_z_stream(tmp_path):
