@@ -1,12 +1,18 @@
 """Metric maths against independent computations; a fake feature extractor, no network weights."""
 
+import types
+import warnings
+
 import numpy as np
 import pytest
+import scipy.linalg
 
+from tfgan_suite import evaluate
 from tfgan_suite.errors import UserError
 from tfgan_suite.metrics import attributes, clustering, features, fid, icfid, inception_score
 from tfgan_suite.metrics.frechet import (GaussianStats, StreamingStats, frechet_distance,
-                                         frechet_distance_from_features, gaussian_stats)
+                                         frechet_distance_from_features, gaussian_stats,
+                                         trace_sqrt_product)
 
 
 def random_features(seed, n=400, d=6, shift=0.0):
@@ -33,9 +39,8 @@ class FakeExtractor:
     distance_name = "frechet_fake_distance"
 
     def __call__(self, images):
-        x = np.asarray(images, np.float32)
-        if x.dtype == np.uint8:
-            x = x / 127.5 - 1
+        x = np.asarray(images)
+        x = x / 127.5 - 1 if x.dtype == np.uint8 else x.astype(np.float32)
         flat = x.reshape(len(x), -1)
         return np.concatenate([flat.mean(1, keepdims=True), flat[:, :3]], axis=1)
 
@@ -109,15 +114,94 @@ def test_array_batches_with_indices_read_those_rows():
     assert got[:, 0].tolist() == [1, 4, 7, 9]
 
 
-def test_frechet_feature_distance_names_metric_and_separates_distributions():
-    extractor = FakeExtractor()
+class FakeTarget:
+    """A generator as the evaluation sees it (tfgan_suite.eval_targets)."""
+
+    def __init__(self, generate, generate_for=None, num_components=0, pi=None):
+        self.generate, self.generate_for = generate, generate_for
+        self.num_components, self.pi = num_components, pi
+
+    def mixing_coefficients(self):
+        return self.pi
+
+
+def pipeline(real, target, metrics, class_ids=None, num_classes=0, **request):
+    """(values, details, inputs) of `metrics` computed by evaluate's pipeline on a fake extractor."""
+    source = types.SimpleNamespace(examples=real, class_ids=class_ids, info=types.SimpleNamespace(
+        num_classes=num_classes, label_dim=num_classes))
+    request = evaluate.Request(metrics=tuple(metrics), **{"batch_size": 64, **request})
+    specs = [evaluate.METRICS[m] for m in metrics]
+    inputs = evaluate.Inputs(target, source, {"inception": FakeExtractor()}, request, specs)
+    values, details = {}, {}
+    for name in metrics:
+        v, d = evaluate.METRICS[name].compute(inputs)
+        values.update(v)
+        details.update(d)
+    return values, details, inputs
+
+
+def test_fid_through_the_pipeline_names_metric_and_separates_distributions():
     real = images_with_mean(0.0, 400, seed=0)
-    def generator(mean):
-        return lambda n: images_with_mean(mean, n, seed=n)
-    same = fid.frechet_feature_distance(extractor, real, generator(0.0), 400, 64)
-    far = fid.frechet_feature_distance(extractor, real, generator(0.5), 400, 64)
+    def target(mean):
+        return FakeTarget(lambda n: images_with_mean(mean, n, seed=n))
+    same = pipeline(real, target(0.0), ["fid"], num_samples=400)[0]
+    far = pipeline(real, target(0.5), ["fid"], num_samples=400)[0]
     assert set(same) == {"frechet_fake_distance"}
     assert same["frechet_fake_distance"] < 0.05 < far["frechet_fake_distance"]
+
+
+def test_streamed_statistics_equal_the_in_memory_computation():
+    real = images_with_mean(0.3, 333, seed=1)
+    generated = images_with_mean(-0.2, 250, seed=2)
+    served = iter(np.array_split(generated, np.cumsum([64, 64, 64])))
+    target = FakeTarget(lambda n: next(served))
+    _, _, inputs = pipeline(real, target, ["fid", "kid"], num_samples=250)
+    from tfgan_suite import images
+    for streamed, x in ((inputs.real("inception"), real),
+                        (inputs.fake("inception"), images.to_uint8(generated))):
+        in_memory = gaussian_stats(FakeExtractor()(x))
+        np.testing.assert_allclose(streamed.stats.mean, in_memory.mean, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(streamed.stats.cov, in_memory.cov, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(streamed.features, FakeExtractor()(x), rtol=1e-6)  # float32
+
+
+def test_kid_on_a_small_sample_warns_and_reports_no_std(capsys):
+    real = images_with_mean(0.0, 300, seed=3)
+    values, _, inputs = pipeline(real, FakeTarget(lambda n: images_with_mean(0, n, seed=n)),
+                                 ["kid"], num_samples=200)
+    assert list(values) == ["kid_fake"]
+    assert any("fewer than the 1000" in w for w in inputs.warnings)
+    assert "warning:" in capsys.readouterr().err
+
+
+def test_kid_with_enough_samples_reports_mean_and_std():
+    real = images_with_mean(0.0, 1000, seed=3)
+    values, _, inputs = pipeline(real, FakeTarget(lambda n: images_with_mean(0, n, seed=n + 7)),
+                                 ["kid"], num_samples=1000)
+    assert set(values) == {"kid_fake", "kid_fake_std"} and values["kid_fake_std"] > 0
+    assert not inputs.warnings
+
+
+def test_fid_with_fewer_samples_than_dimensions_warns():
+    real = images_with_mean(0.0, 3, seed=4)
+    _, _, inputs = pipeline(real, FakeTarget(lambda n: images_with_mean(0, n, seed=n)), ["fid"],
+                            num_samples=3)
+    assert any("covariance is singular" in w and "at least 4" in w for w in inputs.warnings)
+
+
+def test_trace_sqrt_product_equals_scipy_sqrtm_and_stays_quiet_when_singular():
+    s1, s2 = (np.cov(random_features(seed), rowvar=False) for seed in (7, 8))
+    expected = np.trace(scipy.linalg.sqrtm(s1 @ s2)).real
+    assert trace_sqrt_product(s1, s2) == pytest.approx(expected, rel=1e-9)
+    few = random_features(9, n=5, d=40)       # rank 4 covariances in 40 dimensions
+    singular1, singular2 = np.cov(few, rowvar=False), np.cov(few[::-1] + 1, rowvar=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = frechet_distance(gaussian_stats(few), gaussian_stats(few + 0.5))
+        trace_sqrt_product(singular1, singular2)
+    # Exact answer 10 (same covariance, mean shift 0.5 in 40 dimensions); the square roots of
+    # the ~1e-12 eigenvalues round-off leaves in the 36-dimensional null space cost ~1e-5.
+    assert np.isfinite(value) and value == pytest.approx(40 * 0.25, rel=1e-4)
 
 
 def kid_by_loops(x, y):
@@ -174,22 +258,30 @@ def test_icfid_needs_enough_clusters_and_known_matching():
         icfid.icfid(np.ones((2, 2)), "optimal")
 
 
-def test_intra_class_fid_is_mean_of_diagonal():
-    result = icfid.intra_class_fid(np.array([[1.0, 0.0], [0.5, 3.0]]))
-    assert result.value == pytest.approx(2.0) and result.distances.tolist() == [1.0, 3.0]
+def test_intra_fid_is_the_mean_of_per_class_distances():
+    means = np.array([-1.0, 0.5])
+    class_ids = np.repeat([0, 1], 150)
+    real = np.concatenate([images_with_mean(m, 150, seed=i) for i, m in enumerate(means)])
+    generate_for = lambda c, n: images_with_mean(means[c] + 0.1 * c, n, seed=20 + c + n)  # noqa: E731
+    values, details, inputs = pipeline(real, FakeTarget(None, generate_for), ["intra_fid"],
+                                       class_ids, 2, samples_per_class=150)
+    per_class = [frechet_distance(gaussian_stats(FakeExtractor()(real[class_ids == c])),
+                                  inputs.fake("inception", c).stats) for c in (0, 1)]
+    assert values["intra_fid_fake"] == pytest.approx(np.mean(per_class), rel=1e-9)
+    assert details["intra_fid_fake"]["per_class"] == pytest.approx(per_class, rel=1e-9)
 
 
-def test_class_distance_matrix_recovers_cluster_permutation():
+def test_icfid_recovers_the_cluster_permutation():
     means = np.array([-1.0, 0.0, 1.0])
     class_ids = np.repeat([0, 1, 2], 150)
     real = np.concatenate([images_with_mean(m, 150, seed=i) for i, m in enumerate(means)])
     permutation = [2, 0, 1]  # cluster c generates class permutation[c]
     generate_for = lambda c, n: images_with_mean(means[permutation[c]], n, seed=10 + c + n)  # noqa: E731
-    d = icfid.class_distance_matrix(FakeExtractor(), real, class_ids, 3, generate_for, 3, 150, 64)
-    assert d.shape == (3, 3)
-    match = icfid.icfid_greedy(d)
-    assert [permutation[c] for c in match.assignment] == [0, 1, 2]
-    assert match.value < 0.1 < d[0, 0]
+    values, details, _ = pipeline(real, FakeTarget(None, generate_for, num_components=3),
+                                  ["icfid", "icfid_hungarian"], class_ids, 3,
+                                  samples_per_class=150)
+    assert [permutation[c] for c in details["icfid_fake"]["assignment"]] == [0, 1, 2]
+    assert values["icfid_fake"] < 0.1 and values["icfid_hungarian_fake"] <= values["icfid_fake"]
 
 
 def test_per_class_metrics_need_examples_of_every_class():

@@ -38,6 +38,7 @@ import dataclasses
 import datetime
 import json
 import os
+import sys
 import time
 from typing import Optional
 
@@ -47,44 +48,12 @@ from absl import app, flags
 from tfgan_suite import cli
 from tfgan_suite import data, eval_targets, images
 from tfgan_suite.errors import UserError
+from tfgan_suite.metrics import definitions, registry
+from tfgan_suite.metrics.frechet import GaussianStats, StreamingStats
 from tfgan_suite.metrics.inception import DEFAULT_RESIZE, RESIZE_MODES
 
 FEATURE_CHOICES = ("inception", "classifier")
-
-
-@dataclasses.dataclass(frozen=True)
-class Metric:
-    """What a metric needs. extractor: "inception", "classifier", "features" (--features) or ""."""
-
-    models: tuple = ("cwgan", "slogan")
-    images: bool = True
-    classes: bool = False
-    onehot: bool = False
-    extractor: str = ""
-
-
-METRICS = {
-    "fid": Metric(extractor="inception"),
-    "classifier_fd": Metric(extractor="classifier"),
-    "kid": Metric(extractor="features"),
-    "classifier_score": Metric(extractor="classifier"),
-    "icfid": Metric(models=("slogan",), classes=True, extractor="features"),
-    "icfid_hungarian": Metric(models=("slogan",), classes=True, extractor="features"),
-    "intra_fid": Metric(models=("cwgan",), classes=True, onehot=True, extractor="features"),
-    "nmi": Metric(models=("slogan",), images=False, classes=True),
-    "ari": Metric(models=("slogan",), images=False, classes=True),
-    "purity": Metric(models=("slogan",), images=False, classes=True),
-    "attribute_accuracy": Metric(models=("cwgan",), classes=True, onehot=True,
-                                 extractor="classifier"),
-    "pi_error": Metric(models=("slogan",), images=False, classes=True),
-}
-REFUSED = {
-    "is": "the Inception Score needs the Inception network's class logits, which the FID weights "
-          "(pool_3 features only) do not have; for MNIST-like data use --metrics=classifier_score "
-          "with --classifier (the same formula on a domain classifier's logits)",
-}
-CLASSIFIER_SCORE_SPLITS = 10
-KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
+METRICS = registry.REGISTRY          # name -> MetricSpec (tfgan_suite/metrics/definitions.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,8 +85,8 @@ def parse_metrics(names) -> tuple:
     if not names:
         raise UserError(f"--metrics is required; choose from: {', '.join(METRICS)}")
     for name in names:
-        if name in REFUSED:
-            raise UserError(f"--metrics={name}: {REFUSED[name]}")
+        if name in registry.REFUSED:
+            raise UserError(f"--metrics={name}: {registry.REFUSED[name]}")
         if name not in METRICS:
             raise UserError(f"unknown metric {name!r}; valid metrics: {', '.join(METRICS)}")
     return tuple(dict.fromkeys(names))
@@ -132,9 +101,10 @@ def check_request(request: Request) -> None:
         raise UserError(f"--split must be one of {', '.join(data.SPLITS)}, got {request.split!r}")
     if request.features not in FEATURE_CHOICES:
         raise UserError(f"--features must be one of {', '.join(FEATURE_CHOICES)}")
-    if "classifier_score" in request.metrics and request.num_samples < CLASSIFIER_SCORE_SPLITS:
-        raise UserError(f"classifier_score averages over {CLASSIFIER_SCORE_SPLITS} splits: "
-                        f"--num_samples must be at least {CLASSIFIER_SCORE_SPLITS}")
+    splits = definitions.CLASSIFIER_SCORE_SPLITS
+    if "classifier_score" in request.metrics and request.num_samples < splits:
+        raise UserError(f"classifier_score averages over {splits} splits: "
+                        f"--num_samples must be at least {splits}")
 
 
 def check_applicable(metrics, model: str, info: data.DatasetInfo) -> None:
@@ -156,18 +126,11 @@ def check_applicable(metrics, model: str, info: data.DatasetInfo) -> None:
                             f"has {info.label_kind!r} labels")
 
 
-def _extractor_keys(metrics, features: str) -> set:
-    keys = {METRICS[n].extractor for n in metrics} - {""}
-    if "features" in keys:
-        keys = (keys - {"features"}) | {features}
-    return keys
-
-
 def load_extractors(request: Request, info: data.DatasetInfo, fid_extractor=None) -> dict:
     """{"inception": ..., "classifier": ...} for the requested metrics, loaded now so that a
     missing weights file or classifier fails before any generation. fid_extractor replaces the
     FID Inception (tests inject a small fake one)."""
-    keys = _extractor_keys(request.metrics, request.features)
+    keys = registry.extractors_needed(request.metrics, request.features)
     extractors = {}
     if "classifier" in keys:
         if not request.classifier:
@@ -205,23 +168,119 @@ def feature_tag(extractor) -> str:
     return name.removeprefix("frechet_").removesuffix("_distance")
 
 
-class Evaluation:
-    """Computes metrics for one target on one real split, sharing generated images and features
-    between metrics (FID and KID reuse the same features, ICFID greedy and Hungarian the same
-    distance matrix)."""
+@dataclasses.dataclass
+class FeaturePass:
+    """One extractor's view of a set of images, reduced while streaming: mean/covariance always,
+    the feature vectors and classifier logits only when a requested metric needs them, and per-
+    class statistics of the real split when a per-class metric needs them."""
 
-    def __init__(self, target, source: data.ArraySource, extractors: dict, request: Request):
+    stats: GaussianStats
+    features: Optional[np.ndarray] = None
+    logits: Optional[np.ndarray] = None
+    class_stats: Optional[list] = None
+
+
+class _Accumulator:
+    def __init__(self, keep_features, keep_logits, num_classes=0):
+        self.stats = StreamingStats()
+        self.features = [] if keep_features else None
+        self.logits = [] if keep_logits else None
+        self.class_stats = [StreamingStats() for _ in range(num_classes)]
+
+    def update(self, features, logits=None, class_ids=None):
+        self.stats.update(features)
+        if self.features is not None:
+            self.features.append(np.asarray(features, np.float32))
+        if self.logits is not None and logits is not None:
+            self.logits.append(np.asarray(logits, np.float32))
+        for y, stats in enumerate(self.class_stats):
+            stats.update(np.asarray(features)[class_ids == y])
+
+    def result(self) -> FeaturePass:
+        join = lambda parts: None if parts is None else np.concatenate(parts)  # noqa: E731
+        return FeaturePass(self.stats.result(), join(self.features), join(self.logits),
+                           [s.result() for s in self.class_stats] or None)
+
+
+class Inputs:
+    """What the registered metrics read, each computed once and shared between them.
+
+    Images are generated and fed to every needed extractor batch by batch, so memory does not
+    grow with --num_samples: only mean/covariance accumulators (float64, Chan's merge) are kept,
+    plus feature vectors for KID and logits for the classifier metrics when those are requested.
+    Generated images are quantised to uint8 first, like saved PNGs, as FID's definition requires.
+    """
+
+    def __init__(self, target, source: data.ArraySource, extractors: dict, request: Request,
+                 specs):
         self.target, self.source, self.extractors, self.request = target, source, extractors, request
+        resolve = lambda key: request.features if key == "features" else key  # noqa: E731
+        self._keep_features = {resolve(s.extractor) for s in specs if s.keeps_features}
+        self._keep_logits = any(s.logits for s in specs)
+        self._real_classes = any(s.classes and s.extractor for s in specs)
         self._cache = {}
+        self.warnings = []
 
-    def _cached(self, key, compute):
+    # ---- facts ----
+    features_key = property(lambda self: self.request.features)
+    seed = property(lambda self: self.request.seed)
+    class_ids = property(lambda self: self.source.class_ids)
+    num_classes = property(lambda self: self.source.info.num_classes)
+    label_dim = property(lambda self: self.source.info.label_dim)
+    num_components = property(lambda self: self.target.num_components)
+
+    def mixing_coefficients(self):
+        return self.target.mixing_coefficients()
+
+    def distance_name(self, key) -> str:
+        return self.extractors[key].distance_name
+
+    def tag(self, key) -> str:
+        return feature_tag(self.extractors[key])
+
+    def warn(self, message: str) -> None:
+        """One line on stderr and in the record's "warnings", once per message."""
+        if message not in self.warnings:
+            self.warnings.append(message)
+            print(f"warning: {message}", file=sys.stderr)
+
+    def shared(self, key, compute):
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
 
-    def fake(self, which):
-        """uint8 generated images: which = "all" (num_samples) or a class / component index
-        (samples_per_class). Quantised like saved PNGs, as FID's definition requires."""
+    # ---- streamed features ----
+
+    def _stream(self, batches, class_ids=None) -> dict:
+        """{extractor key: FeaturePass} of one pass over uint8 image batches."""
+        accumulators = {key: _Accumulator(key in self._keep_features,
+                                          key == "classifier" and self._keep_logits,
+                                          self.num_classes if class_ids is not None else 0)
+                        for key in self.extractors}
+        start = 0
+        for batch in batches:
+            ids = None if class_ids is None else class_ids[start:start + len(batch)]
+            start += len(batch)
+            for key, extractor in self.extractors.items():
+                if key == "classifier":
+                    features, logits = extractor.features_and_logits(batch)
+                else:
+                    features, logits = extractor(batch), None
+                accumulators[key].update(features, logits, ids)
+        return {key: acc.result() for key, acc in accumulators.items()}
+
+    def real(self, key) -> FeaturePass:
+        """Features of the real split (with per-class statistics when a metric needs them)."""
+        from tfgan_suite.metrics.features import array_batches
+
+        def compute():
+            ids = np.asarray(self.class_ids) if self._real_classes else None
+            return self._stream(array_batches(self.source.examples, self.request.batch_size), ids)
+        return self.shared(("real",), compute)[key]
+
+    def fake(self, key, which="all") -> FeaturePass:
+        """Features of generated images: which = "all" (--num_samples from the model as a whole)
+        or a class / component index (--samples_per_class of it)."""
         from tfgan_suite.metrics.features import generated_batches
 
         def compute():
@@ -230,131 +289,33 @@ class Evaluation:
             else:
                 n = self.request.samples_per_class
                 generate = lambda k: self.target.generate_for(which, k)  # noqa: E731
-            return images.to_uint8(np.concatenate(list(
-                generated_batches(generate, n, self.request.batch_size))))
-        return self._cached(("fake", which), compute)
+            batches = (images.to_uint8(b) for b in
+                       generated_batches(generate, n, self.request.batch_size))
+            return self._stream(batches)
+        return self.shared(("fake", which), compute)[key]
 
-    def outputs(self, key: str, which):
-        """(features [N, D], logits [N, classes] or None) of extractor `key` on the real split
-        (which = "real") or on generated images (see `fake`)."""
-        def compute():
-            x = self.source.examples if which == "real" else self.fake(which)
-            extractor, size = self.extractors[key], self.request.batch_size
-            parts = [extractor.features_and_logits(x[i:i + size]) if key == "classifier"
-                     else (extractor(x[i:i + size]), None) for i in range(0, len(x), size)]
-            logits = None if key != "classifier" else np.concatenate([p[1] for p in parts])
-            return np.concatenate([p[0] for p in parts]), logits
-        return self._cached(("outputs", key, which), compute)
-
-    def features(self, key, which):
-        return self.outputs(key, which)[0]
-
-    @property
-    def chosen(self) -> str:
-        return self.request.features
-
-    def tag(self, key=None) -> str:
-        return feature_tag(self.extractors[key or self.chosen])
-
-    # ---- metrics: each returns (values, details) ----
-
-    def frechet(self, key):
-        from tfgan_suite.metrics.frechet import frechet_distance_from_features
-        value = frechet_distance_from_features(self.features(key, "real"), self.features(key, "all"))
-        return {self.extractors[key].distance_name: value}, {}
-
-    def kid(self):
-        from tfgan_suite.metrics.fid import kernel_distance
-        mean, std = kernel_distance(self.features(self.chosen, "real"),
-                                    self.features(self.chosen, "all"), KID_SUBSETS,
-                                    KID_SUBSET_SIZE, self.request.seed)
-        return {f"kid_{self.tag()}": mean, f"kid_{self.tag()}_std": std}, {}
-
-    def classifier_score(self):
-        from tfgan_suite.metrics.inception_score import inception_score
-        mean, std = inception_score(self.outputs("classifier", "all")[1], CLASSIFIER_SCORE_SPLITS)
-        return {"classifier_score": mean, "classifier_score_std": std}, {}
-
-    def _real_class_stats(self):
-        from tfgan_suite.metrics.features import per_class_indices
-        from tfgan_suite.metrics.frechet import gaussian_stats
-        real = self.features(self.chosen, "real")
-        groups = per_class_indices(self.source.class_ids, self.source.info.num_classes)
-        return [gaussian_stats(real[idx]) for idx in groups]
-
-    def _fake_stats(self, which):
-        from tfgan_suite.metrics.frechet import gaussian_stats
-        return gaussian_stats(self.features(self.chosen, which))
-
-    def class_distances(self):
-        """d[y, c] = Frechet distance(real class y, generated component c) (SLOGAN Algorithm 2)."""
-        from tfgan_suite.metrics.icfid import distance_matrix
-        return self._cached(("class_distances",), lambda: distance_matrix(
-            self._real_class_stats(),
-            [self._fake_stats(c) for c in range(self.target.num_components)]))
-
-    def icfid(self, matching):
-        from tfgan_suite.metrics import icfid
-        match = icfid.icfid(self.class_distances(), matching)
-        name = "icfid" if matching == "greedy" else f"icfid_{matching}"
-        return ({f"{name}_{self.tag()}": match.value},
-                {f"{name}_{self.tag()}": {"assignment": match.assignment.tolist(),
-                                          "distances": match.distances.tolist()}})
-
-    def intra_fid(self):
-        """Only the diagonal d(y, y) is needed: class y real vs G(z, one-hot y)."""
-        from tfgan_suite.metrics.frechet import frechet_distance
-        distances = np.array([frechet_distance(real, self._fake_stats(y))
-                              for y, real in enumerate(self._real_class_stats())])
-        name = f"intra_fid_{self.tag()}"
-        return {name: float(distances.mean())}, {name: {"per_class": distances.tolist()}}
-
-    def clustering(self):
+    def cluster_probabilities(self) -> np.ndarray:
+        """p(c | x) [N, K] of the real split (SLOGAN, Eq. 67)."""
         from tfgan_suite.data.base import to_model_units
-        from tfgan_suite.metrics.clustering import clustering_scores
 
         def compute():
             x, size = self.source.examples, self.request.batch_size
-            probabilities = np.concatenate([
+            return np.concatenate([
                 self.target.cluster_probabilities(to_model_units(np.asarray(x[i:i + size])))
                 for i in range(0, len(x), size)])
-            return clustering_scores(probabilities, self.source.class_ids,
-                                     self.target.num_components)
-        return self._cached(("clustering",), compute)
+        return self.shared(("cluster_probabilities",), compute)
 
-    def attribute_accuracy(self):
-        from tfgan_suite.metrics.attributes import onehot_accuracy
-        classes = self.source.info.label_dim
-        per_class = [onehot_accuracy(self.outputs("classifier", c)[1],
-                                     np.eye(classes)[np.full(self.request.samples_per_class, c)])
-                     for c in range(classes)]
-        # Equal samples per class, so the mean of the per-class accuracies is the overall one.
-        return ({"attribute_accuracy": float(np.mean(per_class))},
-                {"attribute_accuracy": {"per_class": per_class}})
 
-    def pi_error(self):
-        from tfgan_suite.metrics.attributes import pi_error
-        counts = np.bincount(self.source.class_ids, minlength=self.source.info.num_classes)
-        truth = counts / counts.sum()
-        learned = self.target.mixing_coefficients()
-        return pi_error(learned, truth), {"pi": {"learned": learned.tolist(),
-                                                 "class_shares": truth.tolist()}}
-
-    def compute(self, name):
-        """(values, details) of metric `name` (a key of METRICS)."""
-        if name in ("nmi", "ari", "purity"):
-            return {name: self.clustering()[name]}, {}
-        return {
-            "fid": lambda: self.frechet("inception"),
-            "classifier_fd": lambda: self.frechet("classifier"),
-            "kid": self.kid,
-            "classifier_score": self.classifier_score,
-            "icfid": lambda: self.icfid("greedy"),
-            "icfid_hungarian": lambda: self.icfid("hungarian"),
-            "intra_fid": self.intra_fid,
-            "attribute_accuracy": self.attribute_accuracy,
-            "pi_error": self.pi_error,
-        }[name]()
+def compute_metrics(target, source, extractors: dict, request: Request):
+    """(values, details, warnings) of request.metrics: each registered metric function is
+    called on one shared `Inputs`, so features and generated images are computed once."""
+    inputs = Inputs(target, source, extractors, request, [METRICS[n] for n in request.metrics])
+    values, details = {}, {}
+    for name in request.metrics:
+        v, d = METRICS[name].compute(inputs)
+        values.update(v)
+        details.update(d)
+    return values, details, inputs.warnings
 
 
 def check_data(metrics, source: data.ArraySource, target) -> None:
@@ -413,12 +374,7 @@ def evaluate(request: Request, fid_extractor=None) -> dict:
     target = eval_targets.load_target(target_info, source.labels, request.seed)
     check_data(request.metrics, source, target)
 
-    evaluation = Evaluation(target, source, extractors, request)
-    values, details = {}, {}
-    for name in request.metrics:
-        v, d = evaluation.compute(name)
-        values.update(v)
-        details.update(d)
+    values, details, warnings = compute_metrics(target, source, extractors, request)
 
     settings = dict(split=request.split, num_real=len(source), num_samples=request.num_samples,
                     samples_per_class=request.samples_per_class, batch_size=request.batch_size,
@@ -439,7 +395,7 @@ def evaluate(request: Request, fid_extractor=None) -> dict:
     record = dict(timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                   step=target.step, model=target_info.model, dataset=target_info.dataset,
                   source={target_info.source: target_info.path}, requested=list(request.metrics),
-                  metrics=values, details=details, settings=settings,
+                  metrics=values, details=details, settings=settings, warnings=warnings,
                   elapsed_s=round(time.time() - started, 2))
     path = output_path(target_info, request)
     append_jsonl(path, record)

@@ -11,12 +11,11 @@ A generator callable takes a batch size n and returns n images in [-1, 1]; a per
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from tfgan_suite.errors import UserError
-from tfgan_suite.metrics.frechet import GaussianStats, StreamingStats
 
 Extractor = Callable[[np.ndarray], np.ndarray]
 Generate = Callable[[int], np.ndarray]
@@ -46,19 +45,6 @@ def generated_batches(generate: Generate, num_samples: int, batch_size: int) -> 
         yield images
 
 
-def extract_features(extractor: Extractor, batches: Iterable[np.ndarray]) -> np.ndarray:
-    """All features [N, D] of the batches (for metrics that need samples, e.g. KID)."""
-    return np.concatenate([np.asarray(extractor(b)) for b in batches])
-
-
-def feature_stats(extractor: Extractor, batches: Iterable[np.ndarray]) -> GaussianStats:
-    """Mean and covariance of the features, accumulated in float64 without keeping them."""
-    stats = StreamingStats()
-    for batch in batches:
-        stats.update(extractor(batch))
-    return stats.result()
-
-
 def per_class_indices(class_ids, num_classes: int, min_count: int = 2) -> list[np.ndarray]:
     """Indices of each class 0..num_classes-1; every class needs `min_count` examples."""
     if class_ids is None:
@@ -70,18 +56,3 @@ def per_class_indices(class_ids, num_classes: int, min_count: int = 2) -> list[n
         raise UserError(f"classes {small} have fewer than {min_count} real examples: use a larger "
                         "split (or fewer classes) for per-class metrics")
     return groups
-
-
-def real_class_stats(extractor: Extractor, examples, class_ids, num_classes: int,
-                     batch_size: int) -> list[GaussianStats]:
-    """Feature statistics of the real examples of each class (e.g. ArraySource.examples/.class_ids)."""
-    return [feature_stats(extractor, array_batches(examples, batch_size, idx))
-            for idx in per_class_indices(class_ids, num_classes)]
-
-
-def generated_class_stats(extractor: Extractor, generate_for: GenerateFor, num_classes: int,
-                          samples_per_class: int, batch_size: int) -> list[GaussianStats]:
-    """Feature statistics of `samples_per_class` generated images for each class / cluster."""
-    return [feature_stats(extractor, generated_batches(lambda n, c=c: generate_for(c, n),
-                                                       samples_per_class, batch_size))
-            for c in range(num_classes)]

@@ -1,27 +1,10 @@
-"""FID-like and KID-like distances between real data and generated images, for any extractor.
-
-With FIDInceptionV3 the Frechet distance is FID (reported as "fid_inception_uint8_<resize>"); with a
-domain classifier it is a Frechet *classifier* distance and is reported under that name.
-"""
+"""KID, the kernel counterpart of FID, on features of any extractor (the Frechet distance
+itself is in frechet.py; metrics/definitions.py registers both)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from tfgan_suite.metrics import features as feats
-from tfgan_suite.metrics.frechet import frechet_distance
-
-
-def frechet_feature_distance(extractor: feats.Extractor, real_images, generate: feats.Generate,
-                             num_samples: int, batch_size: int = 50) -> dict:
-    """{extractor.distance_name: Frechet distance} between real images and `num_samples` fakes.
-
-    real_images: uint8 [N, H, W, C] (ArraySource.examples) or floats in [-1, 1].
-    generate: n -> n images in [-1, 1].
-    """
-    real = feats.feature_stats(extractor, feats.array_batches(real_images, batch_size))
-    fake = feats.feature_stats(extractor, feats.generated_batches(generate, num_samples, batch_size))
-    return {extractor.distance_name: frechet_distance(real, fake)}
 
 
 def kernel_distance(features1, features2, num_subsets: int = 100, subset_size: int = 1000,

@@ -1,6 +1,6 @@
-"""Per-class FIDs: SLOGAN's intra-cluster FID (greedy and Hungarian) and intra-class FID.
+"""Per-class FIDs: SLOGAN's intra-cluster FID, greedy (Algorithm 2) and Hungarian.
 
-All three start from d(y, c) = Frechet distance between the real images of class y and the
+Both start from d(y, c) = Frechet distance between the real images of class y and the
 images generated from latent cluster / class c (rows: real classes, columns: clusters).
 """
 
@@ -12,7 +12,6 @@ import numpy as np
 import scipy.optimize
 
 from tfgan_suite.errors import UserError
-from tfgan_suite.metrics import features as feats
 from tfgan_suite.metrics.frechet import GaussianStats, frechet_distance
 
 MATCHINGS = ("greedy", "hungarian")
@@ -74,26 +73,3 @@ def icfid(d, matching: str = "greedy") -> ClassMatch:
     if matching == "hungarian":
         return icfid_hungarian(d)
     raise UserError(f"unknown ICFID matching {matching!r}: choose one of {MATCHINGS}")
-
-
-def intra_class_fid(d) -> ClassMatch:
-    """Intra-class FID of a conditional generator: mean_y d(y, y) (class y generated with label y)."""
-    d = np.asarray(d, np.float64)
-    if d.ndim != 2 or d.shape[0] != d.shape[1]:
-        raise ValueError(f"intra-class FID needs a square class x class matrix, got {d.shape}")
-    distances = np.diagonal(d).copy()
-    return ClassMatch(float(distances.mean()), np.arange(len(d)), distances)
-
-
-def class_distance_matrix(extractor: feats.Extractor, real_examples, class_ids, num_classes: int,
-                          generate_for: feats.GenerateFor, num_clusters: int, samples_per_cluster: int,
-                          batch_size: int = 50) -> np.ndarray:
-    """d[y, c] for real examples split by class_ids and generate_for(c, n) for each cluster c.
-
-    SLOGAN's evaluation: 5000 samples per mixture component (component.sample), real data split
-    by label. For intra-class FID pass the conditional generator and num_clusters = num_classes.
-    """
-    real = feats.real_class_stats(extractor, real_examples, class_ids, num_classes, batch_size)
-    fake = feats.generated_class_stats(extractor, generate_for, num_clusters, samples_per_cluster,
-                                       batch_size)
-    return distance_matrix(real, fake)
