@@ -8,7 +8,9 @@ and y float32 [None, n_attrs], returning `images` float32 [None, H, W, C] in [-1
 Keras 3's ExportArchive is used because it writes SavedModels that the session-based loader
 of `saved_model_cli run` and TF Serving can run (a tf.Module wrapper cannot; platform.md).
 The version directory appears only when complete: it is written under a hidden temporary
-name and renamed, so TF Serving never loads a half-written model.
+name and renamed, so TF Serving never loads a half-written model. Temporaries that a killed
+export left behind are removed (or, for a version it was replacing, restored) by the next
+export into the same model folder (cleanup.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import shutil
 import keras
 from absl import app, flags
 
-from tfgan_suite import cli
+from tfgan_suite import cleanup, cli
 from tfgan_suite import runs
 from tfgan_suite.errors import UserError
 
@@ -34,10 +36,16 @@ def export_generator(model, config: dict, info, export_dir: str, name: str, vers
         raise UserError(f"--version must be a positive integer, got {version}")
     base = os.path.join(export_dir, name)
     target = os.path.join(base, str(version))
+    try:
+        os.makedirs(base, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create the export folder {base} ({e.strerror}); pass an "
+                        "--export_dir that is a writable directory") from None
+    # A killed export's leftovers (dead pid only); may restore the version it was replacing.
+    cleanup.remove_stale_exports(base)
     if os.path.exists(target) and not overwrite:
         raise UserError(f"{target} already exists; pass --version with a new number or "
                         f"--overwrite to replace it.")
-    os.makedirs(base, exist_ok=True)
     tmp = os.path.join(base, f".tmp-{version}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
 
@@ -71,8 +79,15 @@ def read_metadata(saved_model_dir: str) -> dict:
     path = os.path.join(saved_model_dir, METADATA_FILE)
     if not os.path.isfile(path):
         raise UserError(f"{saved_model_dir} is not a tfgan_suite export ({METADATA_FILE} missing)")
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            metadata = json.load(fh)
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot read {path} ({e}); export the run again "
+                        "(python -m tfgan_suite.export --run_dir=... --overwrite)") from None
+    if not isinstance(metadata, dict):
+        raise UserError(f"{path} is not a tfgan_suite export description; export the run again")
+    return metadata
 
 
 def define_flags():

@@ -36,6 +36,7 @@ from typing import Optional
 
 import numpy as np
 
+from tfgan_suite import cleanup
 from tfgan_suite.data import cache_key, files, images
 from tfgan_suite.data.base import ArraySource, DatasetInfo
 from tfgan_suite.data.subsets import parse_numbers
@@ -236,7 +237,9 @@ def _write_cache(folder: str, name: str, paths: list, resolution: int, key: dict
     """Decode `paths` into folder/name via a temporary file renamed into place at the end,
     then write its key (removed first, so no moment pairs the new key with old pixels)."""
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    cleanup.remove_stale_atomic_temps(folder)  # half-written caches of killed preparations
+    # The pid in the name tells cleanup.py whether the writer is still alive.
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.tmp-{os.getpid()}-", suffix="")
     os.close(fd)
     try:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
