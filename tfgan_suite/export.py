@@ -15,11 +15,13 @@ export into the same model folder (cleanup.py).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 
 import keras
+import tensorflow as tf
 from absl import app, flags
 
 from tfgan_suite import cleanup, cli
@@ -53,7 +55,8 @@ def export_generator(model, config: dict, info, export_dir: str, name: str, vers
     for trackable in model.export_trackables():
         archive.track(trackable)
     for endpoint_name, fn, signature in model.serving_endpoints():
-        archive.add_endpoint(endpoint_name, fn, input_signature=signature)
+        archive.add_endpoint(endpoint_name, checked_inputs(endpoint_name, fn, signature),
+                             input_signature=signature)
     archive.write_out(tmp, verbose=False)
 
     metadata = dict(model=config["model"], dataset=config["dataset"],
@@ -73,6 +76,40 @@ def export_generator(model, config: dict, info, export_dir: str, name: str, vers
     else:
         os.replace(tmp, target)
     return target
+
+
+def _shape_text(spec) -> str:
+    return "[" + ", ".join("None" if d is None else str(d) for d in spec.shape) + "]"
+
+
+def _assert_shape(endpoint: str, spec, value):
+    """`value` once its runtime shape matches `spec`, else an error naming the input.
+
+    Without this a loaded signature accepts any shape (only the dtype is checked) and fails
+    deep inside the generator ("Matrix size-incompatible: In[0]: [2,65]")."""
+    rank = len(spec.shape)
+    shape = tf.shape(value)
+    # The traced input has the spec's static rank, so tf.rank / tf.size would fold to it;
+    # counting the runtime dims (each >= 0, sign(d + 1) = 1) cannot be folded.
+    runtime_rank = tf.reduce_sum(tf.sign(shape + 1))
+    padded = tf.concat([shape, tf.zeros([rank], tf.int32)], 0)[:rank]  # any rank indexes
+    ok = tf.equal(runtime_rank, rank)
+    for axis, size in enumerate(spec.shape):
+        if size is not None:
+            ok = tf.logical_and(ok, tf.equal(padded[axis], size))
+    check = tf.debugging.Assert(ok, [f"{endpoint}: input {spec.name} must be "
+                                     f"{spec.dtype.name} {_shape_text(spec)}; got shape", shape])
+    with tf.control_dependencies([check]):
+        return tf.identity(value)
+
+
+def checked_inputs(endpoint: str, fn, signature):
+    """`fn` with every input's shape checked against its TensorSpec first (batch 0 included)."""
+
+    @functools.wraps(fn)
+    def checked(*inputs):
+        return fn(*[_assert_shape(endpoint, spec, x) for spec, x in zip(signature, inputs)])
+    return checked
 
 
 def read_metadata(saved_model_dir: str) -> dict:
@@ -113,4 +150,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)
