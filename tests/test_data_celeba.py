@@ -265,3 +265,16 @@ def test_one_chosen_attribute_defines_two_classes(tmp_path):
     train_rows = [i for i, p in enumerate(written["partitions"]) if p in (0, 1)]
     np.testing.assert_array_equal(source.class_ids, (male[train_rows] == 1).astype(np.int32))
     assert data.load_dataset("celeba", str(tmp_path), "train").class_ids is None
+
+
+def test_crlf_text_files_load_identically(celeba_dir):
+    lf = data.load_dataset("celeba", celeba_dir)
+    for name in ("list_attr_celeba.txt", "list_eval_partition.txt"):
+        path = os.path.join(celeba_dir, name)
+        with open(path, "rb") as f:
+            text = f.read()
+        with open(path, "wb") as f:
+            f.write(text.replace(b"\n", b"\r\n"))
+    crlf = data.load_dataset("celeba", celeba_dir)
+    np.testing.assert_array_equal(crlf.labels, lf.labels)
+    np.testing.assert_array_equal(crlf.examples, lf.examples)
