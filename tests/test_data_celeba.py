@@ -137,6 +137,15 @@ def test_two_data_dirs_sharing_a_cache_dir_get_their_own_pixels(celeba_dir, tmp_
     assert "stale" not in capsys.readouterr().err
 
 
+def test_a_cache_of_an_older_version_is_replaced(celeba_dir, capsys):
+    legacy = os.path.join(celeba_dir, "tfgan_cache", "celeba_p01_64px.npy")
+    os.makedirs(os.path.dirname(legacy))
+    np.save(legacy, np.zeros((9, 64, 64, 3), np.uint8))  # right shape, no key: not trusted
+    source = data.load_dataset("celeba", celeba_dir)
+    assert source.examples[0].std() > 10
+    assert not os.path.exists(legacy) and "removed " + legacy in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("change", ["images_replaced", "image_list", "key_lost", "version"])
 def test_stale_cache_is_rebuilt_with_a_message(celeba_dir, tmp_path, capsys, monkeypatch, change):
     before = np.array(data.load_dataset("celeba", celeba_dir).examples)

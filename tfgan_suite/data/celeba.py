@@ -206,6 +206,16 @@ def _cache_name(data_dir: str, partitions: tuple, resolution: int) -> str:
             f"{_source_digest(data_dir)[:8]}.npy")
 
 
+def _remove_unkeyed_cache(folder: str, partitions: tuple, resolution: int) -> None:
+    """Suite versions up to 0.2.0 named the cache without a source digest or key; nothing
+    reads such a file any more, and it holds gigabytes for the full dataset."""
+    legacy = os.path.join(folder, f"celeba_p{''.join(map(str, partitions))}_{resolution}px.npy")
+    if os.path.isfile(legacy):
+        os.unlink(legacy)
+        print(f"removed {legacy} (a CelebA cache without a content key, from an older version)",
+              file=sys.stderr)
+
+
 def _cache_dirs(data_dir: str, cache_dir: Optional[str]) -> list:
     if cache_dir:
         return [cache_dir]
@@ -288,6 +298,7 @@ def _ensure_cache(data_dir: str, names: list, partitions: tuple, resolution: int
         if _open_cache(path, len(names), resolution, key) is not None:
             return CacheReport(path, len(names), time.perf_counter() - start, False)
     for folder in folders:
+        _remove_unkeyed_cache(folder, partitions, resolution)
         try:
             path = _write_cache(folder, cache_name, paths, resolution, key)
         except OSError as e:
