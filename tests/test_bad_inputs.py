@@ -35,7 +35,8 @@ TIMEOUT_S = 90
 FIXED_IN_CONFIG = "fixed in config/runs: NaN/Inf/range validation of float flags"
 FIXED_IN_RUNS = "fixed in config/runs: run-dir checks before data loading"
 FIXED_IN_RESUME = "fixed in config/runs: resume refuses a changed --num_components"
-FIXED_IN_READ_CONFIG = "fixed in config/runs: a truncated config.json is refused with how to recover"
+FIXED_IN_READ_CONFIG = ("fixed in config/runs: a truncated config.json is refused with how to "
+                        "recover")
 FIXED_IN_APP_RUN = ("needs app.run(main, flags_parser=cli.parse_flags) in {} (absl exits 1 with "
                     "'FATAL Flags parsing error')")
 

@@ -79,7 +79,8 @@ class Sampler:
 
 
 def read_model_kind(run_dir=None, saved_model=None) -> str:
-    """The model of a run or export, read from its description only (no TensorFlow)."""
+    """The model of a run or export, read from its description file only: nothing is built
+    or restored."""
     if run_dir:
         from tfgan_suite import runs
         return runs.read_config(run_dir)["model"]
@@ -212,8 +213,8 @@ def _component_figure(sampler: Sampler, mode: str, rows: int, frames: int, rng, 
         t = np.linspace(0.0, 1.0, frames, dtype=np.float32)[:, None]
         zz = []
         for _ in range(rows):
-            a, b = rng.choice(k, 2, replace=False)
-            a, b = first if first is not None else a, last if last is not None else b
+            a = first if first is not None else rng.choice([c for c in range(k) if c != last])
+            b = last if last is not None else rng.choice([c for c in range(k) if c != a])
             z0, z1 = sampler.component_z(np.array([a, b]), rng)
             zz.append(_lerp(z0, z1, t))
         zz, cols = np.concatenate(zz), frames
@@ -232,7 +233,8 @@ def define_flags():
     flags.DEFINE_integer("seed", 0, "Seed for z and random endpoints.")
     flags.DEFINE_string("base", "", "Base condition: names switched on ('Male,Smiling') or a full "
                         "comma vector. Default all zeros.")
-    flags.DEFINE_string("end", "", "interpolate: end condition (same syntax); default a random class.")
+    flags.DEFINE_string("end", "", "interpolate: end condition (same syntax); default a random "
+                        "class. SLOGAN: --base / --end are component numbers.")
     flags.DEFINE_float("low", 0.0, "attribute: sweep start.")
     flags.DEFINE_float("high", 1.0, "attribute: sweep end.")
 
