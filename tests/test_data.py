@@ -320,3 +320,13 @@ def test_batch_pipeline_over_a_loader(tmp_path):
     # each batch row's label matches the digit drawn into its image
     digit = np.round((np.asarray(x)[:, 0, 0, 0] + 1) * 127.5).astype(int)
     np.testing.assert_array_equal((digit - 5) // 10, np.argmax(y, axis=1))
+
+
+def test_efigi_crlf_table_loads_identically(tmp_path):
+    fixtures.write_efigi(str(tmp_path), n=8, size=16)
+    lf = data.load_dataset("efigi", str(tmp_path), normalization="none")
+    table = tmp_path / "efigi-1.6" / "EFIGI_attributes.txt"
+    table.write_bytes(table.read_bytes().replace(b"\n", b"\r\n"))
+    crlf = data.load_dataset("efigi", str(tmp_path), normalization="none")
+    np.testing.assert_array_equal(crlf.labels, lf.labels)
+    np.testing.assert_array_equal(crlf.examples, lf.examples)

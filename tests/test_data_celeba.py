@@ -15,7 +15,13 @@ from tfgan_suite.data import celeba, images
 from tfgan_suite.errors import UserError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CACHE = os.path.join("tfgan_cache", "celeba_p01_64px.npy")
+
+def cache_path(celeba_dir, partitions="01"):
+    """Where the default cache of `partitions` of this data directory lives."""
+    return os.path.join(celeba_dir, "tfgan_cache",
+                        celeba._cache_name(celeba_dir, tuple(map(int, partitions)), 64))
+
+
 PAPER_COLUMNS = [4, 5, 8, 9, 15, 18, 20, 26, 31]  # the original code's attribute columns
 
 
@@ -67,7 +73,8 @@ def test_crop_and_resize_match_pil(celeba_dir):
 
 def test_second_load_reads_the_cache(celeba_dir, monkeypatch):
     first = data.load_dataset("celeba", celeba_dir)
-    assert os.path.isfile(os.path.join(celeba_dir, CACHE))
+    assert os.path.isfile(cache_path(celeba_dir))
+    assert os.path.isfile(cache_path(celeba_dir) + ".key.json")
 
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded again despite a valid cache")
@@ -89,7 +96,7 @@ def test_interrupted_preparation_leaves_no_cache(celeba_dir, monkeypatch):
     monkeypatch.setattr(images, "decode_images", interrupted)
     with pytest.raises(KeyboardInterrupt):
         data.load_dataset("celeba", celeba_dir)
-    assert os.listdir(os.path.join(celeba_dir, "tfgan_cache")) == []  # no file, no temp file
+    assert os.listdir(os.path.join(celeba_dir, "tfgan_cache")) == []  # no file, no temp, no key
     monkeypatch.setattr(images, "decode_images", real)
     source = data.load_dataset("celeba", celeba_dir)
     assert len(source) == 9 and source.examples[0].std() > 10
@@ -98,7 +105,7 @@ def test_interrupted_preparation_leaves_no_cache(celeba_dir, monkeypatch):
 @pytest.mark.parametrize("damage", ["wrong_count", "truncated"])
 def test_bad_cache_is_rebuilt(celeba_dir, damage):
     good = np.array(data.load_dataset("celeba", celeba_dir).examples)
-    path = os.path.join(celeba_dir, CACHE)
+    path = cache_path(celeba_dir)
     if damage == "wrong_count":
         np.save(path, np.zeros((5, 64, 64, 3), np.uint8))
     else:
@@ -106,6 +113,63 @@ def test_bad_cache_is_rebuilt(celeba_dir, damage):
             f.truncate(os.path.getsize(path) // 2)
     again = data.load_dataset("celeba", celeba_dir)
     np.testing.assert_array_equal(again.examples, good)
+
+
+def _other_images(folder, shift):
+    """Replace every image of a CelebA fixture with different pixels (same names and size)."""
+    for i, name in enumerate(sorted(os.listdir(os.path.join(folder, "img_align_celeba")))):
+        image = np.roll(fixtures.celeba_image(i), shift, axis=1)[..., ::-1].copy()
+        Image.fromarray(image).save(os.path.join(folder, "img_align_celeba", name), quality=95)
+
+
+def test_two_data_dirs_sharing_a_cache_dir_get_their_own_pixels(celeba_dir, tmp_path, capsys):
+    other = str(tmp_path / "other_celeba")
+    shutil.copytree(celeba_dir, other)
+    _other_images(other, shift=50)
+    shared = str(tmp_path / "shared_cache")
+    first = np.array(data.load_dataset("celeba", celeba_dir, cache_dir=shared).examples)
+    second = np.array(data.load_dataset("celeba", other, cache_dir=shared).examples)
+    own = np.array(data.load_dataset("celeba", other, cache_dir=str(tmp_path / "own")).examples)
+    np.testing.assert_array_equal(second, own)  # the other directory's pixels, not the first's
+    assert np.abs(first.astype(int) - second.astype(int)).mean() > 20
+    again = data.load_dataset("celeba", celeba_dir, cache_dir=shared)  # both caches kept
+    np.testing.assert_array_equal(again.examples, first)
+    assert "stale" not in capsys.readouterr().err
+
+
+def test_a_cache_of_an_older_version_is_replaced(celeba_dir, capsys):
+    legacy = os.path.join(celeba_dir, "tfgan_cache", "celeba_p01_64px.npy")
+    os.makedirs(os.path.dirname(legacy))
+    np.save(legacy, np.zeros((9, 64, 64, 3), np.uint8))  # right shape, no key: not trusted
+    source = data.load_dataset("celeba", celeba_dir)
+    assert source.examples[0].std() > 10
+    assert not os.path.exists(legacy) and "removed " + legacy in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change", ["images_replaced", "image_list", "key_lost", "version"])
+def test_stale_cache_is_rebuilt_with_a_message(celeba_dir, tmp_path, capsys, monkeypatch, change):
+    before = np.array(data.load_dataset("celeba", celeba_dir).examples)
+    path = cache_path(celeba_dir)
+    if change == "images_replaced":   # same names, same count, other pixels
+        _other_images(celeba_dir, shift=70)
+    elif change == "image_list":      # same count, another image in the split
+        part = os.path.join(celeba_dir, "list_eval_partition.txt")
+        _rewrite(part, lambda lines: [lines[0].replace(" 0", " 2"), lines[3].replace(" 2", " 0")]
+                 + lines[1:3] + lines[4:])
+    elif change == "key_lost":
+        os.remove(path + ".key.json")
+    else:
+        monkeypatch.setattr(celeba.cache_key, "CACHE_FORMAT", celeba.cache_key.CACHE_FORMAT + 1)
+    capsys.readouterr()
+    after = data.load_dataset("celeba", celeba_dir)
+    message = capsys.readouterr().err.strip().splitlines()
+    assert len(message) == 1 and message[0].startswith(f"CelebA cache {path} is stale (")
+    fresh = data.load_dataset("celeba", celeba_dir, cache_dir=str(tmp_path / "fresh"))
+    np.testing.assert_array_equal(after.examples, fresh.examples)
+    if change != "key_lost" and change != "version":
+        assert np.abs(after.examples.astype(int) - before.astype(int)).max() > 20
+    assert sorted(os.listdir(os.path.dirname(path))) == [os.path.basename(path),
+                                                         os.path.basename(path) + ".key.json"]
 
 
 def test_cache_falls_back_to_home_or_goes_where_asked(celeba_dir, tmp_path, monkeypatch):
@@ -118,7 +182,8 @@ def test_cache_falls_back_to_home_or_goes_where_asked(celeba_dir, tmp_path, monk
     assert len(data.load_dataset("celeba", celeba_dir, "test")) == 3
     chosen = tmp_path / "my_cache"
     data.load_dataset("celeba", celeba_dir, "test", cache_dir=str(chosen))
-    assert os.listdir(chosen) == ["celeba_p2_64px.npy"]
+    name = celeba._cache_name(celeba_dir, (2,), 64)
+    assert sorted(os.listdir(chosen)) == [name, name + ".key.json"]
     with pytest.raises(UserError, match="cache_dir"):
         data.load_dataset("celeba", celeba_dir, cache_dir=os.path.join(celeba_dir, "tfgan_cache"))
 
@@ -196,8 +261,9 @@ def test_prepare_tool_builds_the_cache(celeba_dir):
                           f"--data_dir={celeba_dir}", "--partitions=0,2"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert "wrote" in run.stdout and "celeba_p02_64px.npy: 9 images of 64x64 in" in run.stdout
-    assert os.path.isfile(os.path.join(celeba_dir, "tfgan_cache", "celeba_p02_64px.npy"))
+    path = cache_path(celeba_dir, "02")
+    assert "wrote" in run.stdout and f"{path}: 9 images of 64x64 in" in run.stdout
+    assert os.path.isfile(path)
 
 
 def test_one_chosen_attribute_defines_two_classes(tmp_path):
@@ -208,3 +274,16 @@ def test_one_chosen_attribute_defines_two_classes(tmp_path):
     train_rows = [i for i, p in enumerate(written["partitions"]) if p in (0, 1)]
     np.testing.assert_array_equal(source.class_ids, (male[train_rows] == 1).astype(np.int32))
     assert data.load_dataset("celeba", str(tmp_path), "train").class_ids is None
+
+
+def test_crlf_text_files_load_identically(celeba_dir):
+    lf = data.load_dataset("celeba", celeba_dir)
+    for name in ("list_attr_celeba.txt", "list_eval_partition.txt"):
+        path = os.path.join(celeba_dir, name)
+        with open(path, "rb") as f:
+            text = f.read()
+        with open(path, "wb") as f:
+            f.write(text.replace(b"\n", b"\r\n"))
+    crlf = data.load_dataset("celeba", celeba_dir)
+    np.testing.assert_array_equal(crlf.labels, lf.labels)
+    np.testing.assert_array_equal(crlf.examples, lf.examples)

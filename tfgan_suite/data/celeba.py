@@ -14,10 +14,14 @@ tests on the test partition: the defaults here. The original code instead traine
 partitions 0 and 2 (its variable names swap validation and test): train_partitions=(0, 2).
 
 Decoding 182k JPEGs takes minutes, so the processed images are cached once as a .npy of
-uint8 [N, 64, 64, 3] per partition set and resolution, read back memory-mapped. The cache is
-written to a temporary file and renamed into place, so an interrupted preparation never
-leaves a cache that looks complete; a cache whose image count disagrees with the partition
-file (or that cannot be read) is rebuilt.
+uint8 [N, 64, 64, 3] per data directory, partition set and resolution, read back
+memory-mapped. The file name carries a digest of the data directory's real path, so several
+data directories can share one cache_dir, and a sidecar key (data/cache_key.py: image names,
+sizes and mtimes, crop, size, partitions, suite version) says what the pixels were computed
+from: a cache whose key differs from the data on disk is rebuilt, with a one-line message, as
+is one that cannot be read or has the wrong shape. The cache is written to a temporary file
+and renamed into place, so an interrupted preparation never leaves a cache that looks
+complete.
 """
 
 from __future__ import annotations
@@ -25,13 +29,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import sys
 import tempfile
 import time
 from typing import Optional
 
 import numpy as np
 
-from tfgan_suite.data import files, images
+from tfgan_suite import cleanup
+from tfgan_suite.data import cache_key, files, images
 from tfgan_suite.data.base import ArraySource, DatasetInfo
 from tfgan_suite.data.subsets import parse_numbers
 from tfgan_suite.errors import UserError
@@ -190,35 +196,60 @@ def _partition_images(data_dir: str, partitions: tuple) -> list:
     return names
 
 
-def _cache_name(partitions: tuple, resolution: int) -> str:
-    return f"celeba_p{''.join(map(str, partitions))}_{resolution}px.npy"
+def _source_digest(data_dir: str) -> str:
+    return hashlib.sha1(os.path.realpath(data_dir).encode()).hexdigest()[:12]
+
+
+def _cache_name(data_dir: str, partitions: tuple, resolution: int) -> str:
+    """One file per data directory: two directories sharing a cache_dir never collide."""
+    return (f"celeba_p{''.join(map(str, partitions))}_{resolution}px-"
+            f"{_source_digest(data_dir)[:8]}.npy")
+
+
+def _remove_unkeyed_cache(folder: str, partitions: tuple, resolution: int) -> None:
+    """Suite versions up to 0.2.0 named the cache without a source digest or key; nothing
+    reads such a file any more, and it holds gigabytes for the full dataset."""
+    legacy = os.path.join(folder, f"celeba_p{''.join(map(str, partitions))}_{resolution}px.npy")
+    if os.path.isfile(legacy):
+        os.unlink(legacy)
+        print(f"removed {legacy} (a CelebA cache without a content key, from an older version)",
+              file=sys.stderr)
 
 
 def _cache_dirs(data_dir: str, cache_dir: Optional[str]) -> list:
     if cache_dir:
         return [cache_dir]
-    digest = hashlib.sha1(os.path.realpath(data_dir).encode()).hexdigest()[:12]
     return [os.path.join(data_dir, "tfgan_cache"),
-            os.path.join(os.path.expanduser("~"), ".cache", "tfgan_suite", f"celeba-{digest}")]
+            os.path.join(os.path.expanduser("~"), ".cache", "tfgan_suite",
+                         f"celeba-{_source_digest(data_dir)}")]
 
 
-def _open_cache(path: str, count: int, resolution: int) -> Optional[np.ndarray]:
-    """The cached images memory-mapped, or None if absent, unreadable or of the wrong shape."""
+def _open_cache(path: str, count: int, resolution: int, key: dict) -> Optional[np.ndarray]:
+    """The cached images memory-mapped, or None if absent, unreadable, of the wrong shape or
+    built from other data (then a line says why it is rebuilt)."""
     if not os.path.isfile(path):
         return None
-    try:
-        cached = np.load(path, mmap_mode="r")
-    except (OSError, ValueError, EOFError):
-        return None
-    if cached.dtype != np.uint8 or cached.shape != (count, resolution, resolution, 3):
-        return None
-    return cached
+    reason = cache_key.stale_reason(cache_key.read_key(path), key)
+    if reason is None:
+        try:
+            cached = np.load(path, mmap_mode="r")
+        except (OSError, ValueError, EOFError):
+            reason = "unreadable"
+        else:
+            if cached.dtype == np.uint8 and cached.shape == (count, resolution, resolution, 3):
+                return cached
+            reason = f"shape {cached.shape}, expected {(count, resolution, resolution, 3)}"
+    print(f"CelebA cache {path} is stale ({reason}); rebuilding it", file=sys.stderr)
+    return None
 
 
-def _write_cache(folder: str, name: str, paths: list, resolution: int) -> str:
-    """Decode `paths` into folder/name via a temporary file renamed into place at the end."""
+def _write_cache(folder: str, name: str, paths: list, resolution: int, key: dict) -> str:
+    """Decode `paths` into folder/name via a temporary file renamed into place at the end,
+    then write its key (removed first, so no moment pairs the new key with old pixels)."""
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    cleanup.remove_stale_atomic_temps(folder)  # half-written caches of killed preparations
+    # The pid in the name tells cleanup.py whether the writer is still alive.
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.tmp-{os.getpid()}-", suffix="")
     os.close(fd)
     try:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
@@ -227,7 +258,9 @@ def _write_cache(folder: str, name: str, paths: list, resolution: int) -> str:
         out.flush()
         del out
         final = os.path.join(folder, name)
+        cache_key.forget_key(final)
         os.replace(tmp, final)
+        cache_key.write_key(final, key)
         return final
     finally:
         if os.path.exists(tmp):
@@ -254,16 +287,20 @@ def prepare_cache(data_dir: str, partitions: tuple, resolution: int = 64,
 def _ensure_cache(data_dir: str, names: list, partitions: tuple, resolution: int,
                   cache_dir: Optional[str]) -> CacheReport:
     start = time.perf_counter()
-    cache_name = _cache_name(partitions, resolution)
+    cache_name = _cache_name(data_dir, partitions, resolution)
     folders = _cache_dirs(data_dir, cache_dir)
+    paths = [os.path.join(data_dir, IMAGE_DIR, n) for n in names]
+    # What the pixels depend on; labels are re-read from the text files on every load.
+    key = cache_key.make_key(data_dir, paths, crop=CROP, resolution=resolution,
+                             partitions=partitions, decoder="jpeg")
     for folder in folders:
         path = os.path.join(folder, cache_name)
-        if _open_cache(path, len(names), resolution) is not None:
+        if _open_cache(path, len(names), resolution, key) is not None:
             return CacheReport(path, len(names), time.perf_counter() - start, False)
-    paths = [os.path.join(data_dir, IMAGE_DIR, n) for n in names]
     for folder in folders:
+        _remove_unkeyed_cache(folder, partitions, resolution)
         try:
-            path = _write_cache(folder, cache_name, paths, resolution)
+            path = _write_cache(folder, cache_name, paths, resolution, key)
         except OSError as e:
             if cache_dir:
                 raise UserError(f"cannot write the CelebA cache in cache_dir {cache_dir!r} ({e}); "
