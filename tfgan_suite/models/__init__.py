@@ -24,8 +24,9 @@ def _build_cwgan(config, info):
 
     generator = cwgan_nets.build_generator(
         info.example_shape, info.label_dim, config["z_dim"], bn_momentum=config["bn_momentum"],
-        output="relu" if config["relu_output"] else "tanh")
-    critic = cwgan_nets.build_critic(info.example_shape, info.label_dim)
+        output="relu" if config["relu_output"] else "tanh", channel_scale=config.get("width", 1.0))
+    critic = cwgan_nets.build_critic(info.example_shape, info.label_dim,
+                                     channel_scale=config.get("width", 1.0))
     model = CWGAN(generator, critic, config["z_dim"], z_mean=config["z_mean"], loss=config["loss"],
                   penalty=config["penalty"], penalty_weight=config["penalty_weight"],
                   original_gp=config["original_gp"], n_critic=config["n_critic"],

@@ -8,6 +8,9 @@ original.  28x28 (MNIST): Dense(z ++ y -> 4x4x512) -> BN -> ReLU -> ConvT (256, 
 crop the top-left 28x28 (the original's crop of the 32x32 output).
 
 BatchNorm follows the original's tf.contrib settings: decay 0.999, eps 1e-3, beta only (no gamma).
+
+`channel_scale` scales every hidden layer's channels (1.0: the paper's networks; the quick start uses
+narrower ones to train in minutes on a CPU).
 """
 
 from __future__ import annotations
@@ -32,16 +35,20 @@ def _deconv(filters, name, use_bias=False):
                                   kernel_initializer=_conv_init(), name=name)
 
 
+def _scaled(channels, scale):
+    return max(1, int(round(channels * scale)))
+
+
 def build_generator(image_shape, y_dim, z_dim=Z_DIM, bn_momentum=0.999, output="tanh",
-                    name="generator"):
+                    channel_scale=1.0, name="generator"):
     """G(z, y) -> images.  output="tanh": pixels in [-1, 1] (paper); "relu": the original
     MNIST code's BN + ReLU output in [0, inf) (its pixels are in [0, 1])."""
     height, width, channels = image_shape
     z = keras.Input((z_dim,), name="z")
     y = keras.Input((y_dim,), name="y")
     h = layers.Concatenate(name="z_y")([z, y])
-    h = layers.Dense(4 * 4 * 512, name="project")(h)
-    h = layers.Reshape((4, 4, 512), name="to_4x4x512")(h)
+    h = layers.Dense(4 * 4 * _scaled(512, channel_scale), name="project")(h)
+    h = layers.Reshape((4, 4, _scaled(512, channel_scale)), name="to_4x4x512")(h)
     if (height, width) == (64, 64):
         filters = (512, 256, 128)
     elif (height, width) == (28, 28):
@@ -51,7 +58,7 @@ def build_generator(image_shape, y_dim, z_dim=Z_DIM, bn_momentum=0.999, output="
     else:
         raise ValueError(f"cWGAN generator supports 64x64 or 28x28 images, not {height}x{width}")
     for i, f in enumerate(filters):
-        h = _deconv(f, f"deconv{i + 1}")(h)
+        h = _deconv(_scaled(f, channel_scale), f"deconv{i + 1}")(h)
         h = layers.ReLU(name=f"relu{i + 1}")(_batch_norm(bn_momentum, f"bn{i + 1}")(h))
     last = len(filters) + 1
     if output == "relu":
@@ -67,14 +74,15 @@ def build_generator(image_shape, y_dim, z_dim=Z_DIM, bn_momentum=0.999, output="
     return keras.Model([z, y], h, name=name)
 
 
-def build_critic(image_shape, y_dim, name="critic"):
+def build_critic(image_shape, y_dim, channel_scale=1.0, name="critic"):
     """D(x, y) -> one score per example: mean of the final k4 s1 convolution's map."""
     x = keras.Input(image_shape, name="x")
     y = keras.Input((y_dim,), name="y")
     y_map = layers.Lambda(lambda t: _tile_labels(*t), name="tile_y")([y, x])
     h = layers.Concatenate(name="x_y")([x, y_map])
     for i, f in enumerate((64, 128, 256, 512)):
-        h = layers.Conv2D(f, 5, strides=2, padding="same", kernel_initializer=_conv_init(),
+        h = layers.Conv2D(_scaled(f, channel_scale), 5, strides=2, padding="same",
+                          kernel_initializer=_conv_init(),
                           name=f"conv{i + 1}")(h)
         h = layers.LeakyReLU(0.2, name=f"lrelu{i + 1}")(h)
     h = layers.Conv2D(1, 4, strides=1, padding="same", kernel_initializer=_conv_init(),
