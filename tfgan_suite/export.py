@@ -21,13 +21,13 @@ import keras
 from absl import app, flags
 
 from tfgan_suite import cli
-from tfgan_suite import runs
+from tfgan_suite import config as config_lib, runs
 from tfgan_suite.errors import UserError
 
 METADATA_FILE = os.path.join("assets.extra", "tfgan_suite.json")
 
 
-def export_generator(model, config: dict, info, export_dir: str, name: str, version: int,
+def export_generator(model, config, info, export_dir: str, name: str, version: int,
                      overwrite: bool = False) -> str:
     """Write the model's serving endpoints to <export_dir>/<name>/<version>/; returns the path."""
     if version <= 0:
@@ -48,10 +48,11 @@ def export_generator(model, config: dict, info, export_dir: str, name: str, vers
         archive.add_endpoint(endpoint_name, fn, input_signature=signature)
     archive.write_out(tmp, verbose=False)
 
-    metadata = dict(model=config["model"], dataset=config["dataset"],
-                    dataset_options=config.get("dataset_options", {}), step=int(model.step.numpy()),
+    metadata = dict(model=config.model, dataset=config.dataset,
+                    dataset_options=config.to_json()["dataset_options"],
+                    step=int(model.step.numpy()),
                     label_names=list(info.label_names), label_kind=info.label_kind,
-                    z_dim=config["z_dim"], z_mean=config.get("z_mean", 0.0),
+                    z_dim=config.z_dim, z_mean=config_lib.gaussian_z_mean(config),
                     endpoints=[e[0] for e in model.serving_endpoints()])
     metadata.update(model.export_metadata())
     os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
@@ -91,8 +92,8 @@ def main(argv):
         raise UserError("--run_dir is required: the training run to export")
     model, config, info = runs.load_trained_model(f.run_dir)
     version = f.version if f.version is not None else int(model.step.numpy())
-    path = export_generator(model, config, info, f.export_dir or config["export_dir"],
-                            f.export_name or config["export_name"], version, f.overwrite)
+    path = export_generator(model, config, info, f.export_dir or config.export_dir,
+                            f.export_name or config.export_name, version, f.overwrite)
     print(f"exported {path}")
 
 

@@ -44,9 +44,10 @@ class Sampler:
 
 def sampler_from_run(run_dir) -> Sampler:
     from tfgan_suite import runs
+    from tfgan_suite.config import gaussian_z_mean
     model, config, info = runs.load_trained_model(run_dir)
-    return Sampler(lambda z, y: model.generate(z, y).numpy(), config["z_dim"],
-                   config.get("z_mean", 0.0), tuple(info.label_names), info.label_kind)
+    return Sampler(lambda z, y: model.generate(z, y).numpy(), config.z_dim,
+                   gaussian_z_mean(config), tuple(info.label_names), info.label_kind)
 
 
 def sampler_from_saved_model(path) -> Sampler:

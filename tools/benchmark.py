@@ -56,13 +56,13 @@ def main(argv):
     from tfgan_suite.models import build_model
 
     config = config_lib.resolve(FLAGS)
-    info = data.describe(config["dataset"], **config["dataset_options"])
+    info = data.describe(config.dataset, **config.dataset_options)
     model = build_model(config, info)
     if FLAGS.plain_generator_step:
-        if config["model"] != "slogan":
+        if config.model != "slogan":
             raise UserError("--plain_generator_step applies to --model=slogan")
         model.generator_encoder_prior_step = _plain_generator_step(model)
-    group, batch = model.batches_per_step, config["batch_size"]
+    group, batch = model.batches_per_step, config.batch_size
     shape = (group, batch) if group > 1 else (batch,)
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, shape + tuple(info.example_shape)).astype(np.float32)
@@ -74,8 +74,9 @@ def main(argv):
     model.fit(dataset, steps_per_epoch=FLAGS.iterations, epochs=1, verbose=0, shuffle=False)
     seconds = (time.perf_counter() - start) / FLAGS.iterations
     variant = " (plain generator step)" if FLAGS.plain_generator_step else ""
-    print(f"{config['model']}{variant} {config['dataset']} batch {batch} "
-          f"n_critic {config.get('n_critic', 1)}: {seconds:.3f} s/iteration, "
+    n_critic = config.n_critic if config.model == "cwgan" else 1   # SLOGAN: Algorithm 1
+    print(f"{config.model}{variant} {config.dataset} batch {batch} "
+          f"n_critic {n_critic}: {seconds:.3f} s/iteration, "
           f"{1 / seconds:.3f} iterations/s ({os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
           f"TF {tf.__version__})")
 
