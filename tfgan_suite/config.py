@@ -486,7 +486,8 @@ def _resolve_cwgan(f, common) -> CWGANConfig:
     unknown = [p.strip() for p in values["diffaugment"].split(",")
                if p.strip() and p.strip() not in DIFFAUGMENT_NAMES]
     if unknown:
-        raise UserError(f"--diffaugment: unknown policy {', '.join(unknown)}; choose from "
+        raise UserError(f"--diffaugment: unknown DiffAugment policy {', '.join(unknown)}; "
+                        f"choose from "
                         + ", ".join(DIFFAUGMENT_NAMES))
     if values["relu_output"] and not f.dataset.startswith("mnist"):
         raise UserError("--relu_output reproduces the original MNIST generator; use it with an "
