@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 
-import keras
 from absl import app, flags
 
 from tfgan_suite import cli
@@ -40,6 +39,8 @@ def export_generator(model, config, info, export_dir: str, name: str, version: i
     os.makedirs(base, exist_ok=True)
     tmp = os.path.join(base, f".tmp-{version}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
+
+    import keras   # here, not at the top: `export --help` should not start TensorFlow
 
     archive = keras.export.ExportArchive()
     for trackable in model.export_trackables():
