@@ -11,7 +11,7 @@ def assert_trained(run_dir, steps):
     (and SLOGAN's prior means) moved away from their seeded initial values."""
     model, config, info = runs.load_trained_model(str(run_dir))
     assert int(model.step.numpy()) == steps
-    initial = build_model(config, data.describe(config["dataset"], **config["dataset_options"]))
+    initial = build_model(config, data.describe(config.dataset, **config.dataset_options))
     for variable in model.trainable_variables + model.non_trainable_variables:
         assert np.all(np.isfinite(variable.numpy())), variable.path
     moved = [not np.array_equal(a.numpy(), b.numpy())

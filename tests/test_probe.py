@@ -379,8 +379,8 @@ def test_probe_flags_resolve_with_defaults(mnist_dir, tmp_path):
     folder = write_folder(tmp_path / "p", {"0": digits([0, 0]), "1": digits([4, 4])})
     config = resolve("--dataset=mnist2", f"--data_dir={mnist_dir}", f"--probe_data={folder}",
                      "--probe_mixup")
-    assert config["probe_data"] == folder and config["probe_mixup"]
-    assert config["probe_mixup_iterations"] == 5 and config["probe_loss"] == "per_probe"
+    assert config.probe_data == folder and config.probe_mixup
+    assert config.probe_mixup_iterations == 5 and config.probe_loss == "per_probe"
 
 
 @pytest.mark.parametrize("args,message", [

@@ -28,17 +28,17 @@ def resolve(*args):
 
 def test_appendix_e_defaults_are_resolved_per_dataset():
     g8 = resolve("--model=slogan", "--dataset=gaussians8")
-    assert (g8["num_components"], g8["z_dim"], g8["tau"], g8["loss"], g8["penalty"],
-            g8["batch_size"], g8["schedule_end"], g8["u2c_weight"]) == (8, 64, 0.1, "hinge", "lp",
+    assert (g8.num_components, g8.z_dim, g8.tau, g8.loss, g8.penalty,
+            g8.batch_size, g8.schedule_end, g8.u2c_weight) == (8, 64, 0.1, "hinge", "lp",
                                                                          128, -4.0, 4.0)
     m2 = resolve("--model=slogan", "--dataset=mnist2")
-    assert (m2["num_components"], m2["u2c_weight"], m2["feature_scale"], m2["learning_rate"],
-            m2["prior_learning_rate"], m2["penalty"]) == (2, 4.0, 4.0, 1e-4, 2e-3, "lp")
+    assert (m2.num_components, m2.u2c_weight, m2.feature_scale, m2.learning_rate,
+            m2.prior_learning_rate, m2.penalty) == (2, 4.0, 4.0, 1e-4, 2e-3, "lp")
     c2 = resolve("--model=slogan", "--dataset=cifar2")
-    assert (c2["z_dim"], c2["penalty"], c2["simclr"], c2["steps"]) == (128, "alp", True, 100_000)
+    assert (c2.z_dim, c2.penalty, c2.simclr, c2.steps) == (128, "alp", True, 100_000)
     celeba = resolve("--model=slogan", "--dataset=celeba")
-    assert (celeba["learning_rate"], celeba["prior_learning_rate"]) == (2e-4, 6e-4)
-    assert resolve("--model=slogan", "--dataset=mnist2", "--feature_scale=2")["feature_scale"] == 2
+    assert (celeba.learning_rate, celeba.prior_learning_rate) == (2e-4, 6e-4)
+    assert resolve("--model=slogan", "--dataset=mnist2", "--feature_scale=2").feature_scale == 2
 
 
 @pytest.mark.parametrize("args,message", [
@@ -99,7 +99,7 @@ def test_resume_restores_prior_and_schedules(tmp_path):
     assert int(model.step.numpy()) == 3
     # The prior moved away from its initial values (rho = 1/K, Sigma = I) and was saved.
     assert not np.allclose(rho, 1 / 8) and not np.allclose(sigma, np.eye(64))
-    reader = tf.train.load_checkpoint(os.path.join(config["run_dir"], "checkpoints"))
+    reader = tf.train.load_checkpoint(os.path.join(config.run_dir, "checkpoints"))
     saved_rho = [reader.get_tensor(n) for n in reader.get_variable_to_shape_map()
                  if n.startswith("prior/") and reader.get_tensor(n).shape == (8,)]
     assert any(np.allclose(r, rho) for r in saved_rho)

@@ -49,7 +49,7 @@ def test_one_step_on_celeba_fixture(celeba_dir, tmp_path):
     config = resolve("--dataset=celeba", f"--data_dir={celeba_dir}", f"--run_dir={tmp_path}/run",
                      "--steps=1", *FAST)
     train(config)
-    checks.assert_trained(config["run_dir"], 1)
+    checks.assert_trained(config.run_dir, 1)
     assert os.path.isfile(tmp_path / "run" / "samples" / "step_0000001.png")
     saved = json.load(open(tmp_path / "run" / "config.json"))
     assert saved["n_critic"] == 5 and saved["learning_rate"] == 1e-4 and saved["beta1"] == 0.0
@@ -61,7 +61,7 @@ def test_one_step_on_mnist_formats_and_losses(mnist_dirs, tmp_path, fmt, loss, a
     config = resolve("--dataset=mnist", f"--data_dir={mnist_dirs[fmt]}", f"--loss={loss}",
                      f"--diffaugment={augment}", f"--run_dir={tmp_path}/run", "--steps=1", *FAST)
     train(config)
-    checks.assert_trained(config["run_dir"], 1)
+    checks.assert_trained(config.run_dir, 1)
 
 
 def test_one_step_on_efigi_fixture(tmp_path):
@@ -69,7 +69,7 @@ def test_one_step_on_efigi_fixture(tmp_path):
     config = resolve("--dataset=efigi", f"--data_dir={tmp_path}/efigi", f"--run_dir={tmp_path}/run",
                      "--steps=1", "--n_critic=1", *FAST)
     train(config)
-    checks.assert_trained(config["run_dir"], 1)
+    checks.assert_trained(config.run_dir, 1)
 
 
 def test_resume_restores_step_optimizer_slots_and_z_stream(tmp_path):
@@ -78,7 +78,7 @@ def test_resume_restores_step_optimizer_slots_and_z_stream(tmp_path):
     from tfgan_suite.models import build_model
     config = resolve(*args, "--steps=2")
     model = build_model(config, __import__("tfgan_suite.data", fromlist=["x"]).describe("mnist5k"))
-    manager = runs.checkpoint_manager(model, config["run_dir"])
+    manager = runs.checkpoint_manager(model, config.run_dir)
     runs.restore_latest(model, manager)
     assert int(model.step.numpy()) == 2
     assert int(model.g_optimizer.iterations.numpy()) == 2
@@ -95,7 +95,7 @@ def test_resume_restores_step_optimizer_slots_and_z_stream(tmp_path):
 def test_resume_with_changed_settings_is_refused(tmp_path):
     train(resolve("--dataset=mnist5k", f"--run_dir={tmp_path}/run", "--n_critic=1", "--steps=1", *FAST))
     with pytest.raises(UserError, match="different settings"):
-        runs.check_run_dir(resolve("--dataset=mnist5k", f"--run_dir={tmp_path}/run", "--n_critic=2",
+        runs.recorded_changes(resolve("--dataset=mnist5k", f"--run_dir={tmp_path}/run", "--n_critic=2",
                                    "--steps=1", *FAST))
 
 
@@ -116,7 +116,7 @@ def test_export_runs_under_saved_model_cli_and_matches_keras(tmp_path):
                           "--outdir", str(tmp_path / "out")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     served = np.load(tmp_path / "out" / "images.npy")
-    model, _, _ = runs.load_trained_model(config["run_dir"])
+    model, _, _ = runs.load_trained_model(config.run_dir)
     np.testing.assert_allclose(served, model.generate(z, y).numpy(), atol=1e-5)
     assert served.shape == (3, 28, 28, 1) and served.min() >= -1 and served.max() <= 1
 
@@ -185,9 +185,9 @@ def test_every_flagfile_resolves(name, monkeypatch):
     root = os.path.join(os.path.dirname(__file__), "..")
     monkeypatch.chdir(root)  # flagfiles include each other by path from the repository root
     config = resolve(f"--flagfile=flags/{name}", "--data_dir=/data")
-    assert config["model"] in ("cwgan", "slogan")
+    assert config.model in ("cwgan", "slogan")
     if name.endswith("_original.flags"):
-        assert config["original_gp"] and config["batch_stats_at_inference"]
+        assert config.original_gp and config.batch_stats_at_inference
 
 
 @pytest.mark.parametrize("iterations,per_call,plan", [

@@ -109,9 +109,9 @@ class Timer:
 
         from tfgan_suite.data.base import batch_pipeline
 
-        self.model, self.spe = model, config["steps_per_execution"]
-        self.dataset = batch_pipeline(source, config["batch_size"], group=model.batches_per_step,
-                                      seed=config["seed"])
+        self.model, self.spe = model, config.steps_per_execution
+        self.dataset = batch_pipeline(source, config.batch_size, group=model.batches_per_step,
+                                      seed=config.seed)
         self.batch = next(iter(self.dataset))
         model.steps_per_execution = self.spe
         model.make_train_function(force=True)
@@ -149,14 +149,14 @@ def run(config, iterations: int, repeat: int, peak_seconds: float,
     from tfgan_suite import data, flops, machine
     from tfgan_suite.models import build_model
 
-    info = data.describe(config["dataset"], **config["dataset_options"])
+    info = data.describe(config.dataset, **config.dataset_options)
     model = build_model(config, info)
     if plain_generator_step:
-        if config["model"] != "slogan":
+        if config.model != "slogan":
             raise UserError("--plain_generator_step applies to --model=slogan")
         model.generator_encoder_prior_step = _plain_generator_step(model)
-    group, batch = model.batches_per_step, config["batch_size"]
-    source = random_source(info, max(4 * group * batch, 256), config["seed"])
+    group, batch = model.batches_per_step, config.batch_size
+    source = random_source(info, max(4 * group * batch, 256), config.seed)
     timer = Timer(model, source, config)
     started = time.perf_counter()
     timer.warm_up()
@@ -174,9 +174,9 @@ def run(config, iterations: int, repeat: int, peak_seconds: float,
     info_machine = machine.describe()
     return {
         "machine": info_machine, "cpu_line": machine.one_line(info_machine),
-        "model": config["model"] + (" (plain generator step)" if plain_generator_step else ""),
-        "dataset": config["dataset"], "batch_size": batch,
-        "n_critic": config.get("n_critic", 1), "steps_per_execution": timer.spe,
+        "model": config.model + (" (plain generator step)" if plain_generator_step else ""),
+        "dataset": config.dataset, "batch_size": batch,
+        "n_critic": getattr(config, "n_critic", 1), "steps_per_execution": timer.spe,
         "iterations": iterations, "repeat": repeat, "warm_up_s": round(traced_s, 2),
         "fit_s_per_iteration": {"median": fit_s, "min": min(rounds["fit"]), "all": rounds["fit"]},
         "bare_s_per_iteration": {"median": bare_s, "min": min(rounds["bare"]),

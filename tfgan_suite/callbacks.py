@@ -190,10 +190,10 @@ class Checkpointer(EveryN):
 
 
 def training_callbacks(model, config, grid_fn, manager):
-    run_dir = config["run_dir"]
+    run_dir = config.run_dir
     writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
     return [NonFiniteGuard(manager.directory), Throughput(),
-            ScalarLogger(writer, config["log_every"]),
-            SampleGrid(writer, grid_fn, os.path.join(run_dir, "samples"), config["sample_every"]),
-            Checkpointer(manager, config["checkpoint_every"])]
+            ScalarLogger(writer, config.log_every),
+            SampleGrid(writer, grid_fn, os.path.join(run_dir, "samples"), config.sample_every),
+            Checkpointer(manager, config.checkpoint_every)]
 

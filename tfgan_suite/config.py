@@ -1,46 +1,203 @@
 """Training flags (absl), their validation, and the resolved run configuration.
 
-Every flag's help names its allowed values and the paper's default. Flags left at None take
-the default of the chosen model / loss ("paper default"), resolved in `resolve()`; the
-resolved configuration is what the run directory records and what a resume is checked against.
+The resolved configuration is a frozen dataclass per model (`CWGANConfig`, `SLOGANConfig`,
+sharing `RunConfig`'s fields). Defaults have one home each: the paper's per model / loss /
+dataset in `CWGAN_DEFAULTS`, `CWGAN_LOSS_DEFAULTS` and `models.slogan_defaults`, run
+bookkeeping (cadences, paths) in the flag definitions. A configuration holds only the
+settings that apply to its model, and it is what the run directory records (config.json)
+and what a resume is checked against (`RESUMABLE_CHANGES` lists what may differ).
+
+This module imports no TensorFlow (only absl and light modules), so `--help` is fast; the
+checks that need the dataset registry or the probe reader import them inside `resolve`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
+from typing import Optional
 
 from absl import flags
 
-from tfgan_suite import augment, data
 from tfgan_suite.errors import UserError
 from tfgan_suite.models.slogan_defaults import DATASET_DEFAULTS as SLOGAN_DEFAULTS, PAPER_STEPS \
     as SLOGAN_PAPER_STEPS
 
 MODELS = ("cwgan", "slogan")
 LOSSES_BY_MODEL = {"cwgan": ("wgan", "gan", "lsgan"), "slogan": ("wgan", "hinge")}
+# Names the help texts and early checks need without importing TensorFlow; a test keeps
+# them equal to tfgan_suite.data.DATASET_NAMES and tfgan_suite.augment.AUGMENTATIONS.
+DATASET_NAMES = ("mnist5k", "mnist", "mnist2", "fmnist", "fmnist5", "cifar10", "cifar2", "celeba",
+                 "efigi", "gaussians8")
+DIFFAUGMENT_NAMES = ("color", "translation", "cutout")
+PROBE_MIXUP_ITERATIONS = 5   # Algorithm 3 / App. D.3 of Hwang et al.; equals probe.MIXUP_ITERATIONS
 
-# cameronfabbri/cWGANs: per-loss critic steps and Adam settings (lr, beta1, beta2).
+# cWGAN-GP (Fabbri et al.; cameronfabbri/cWGANs): paper settings shared by every loss ...
+CWGAN_DEFAULTS = dict(batch_size=64, z_dim=100, loss="wgan", z_mean=-1.0, epochs=100.0,
+                      penalty_weight=10.0, generator_updates=1, bn_momentum=0.999,
+                      relu_output=False, batch_stats_at_inference=False, original_gp=False,
+                      diffaugment="", width=1.0)
+# ... and per loss: critic steps, Adam (lr, beta1, beta2), penalty.
 CWGAN_LOSS_DEFAULTS = {
     "wgan": dict(n_critic=5, learning_rate=1e-4, beta1=0.0, beta2=0.9, penalty="gp"),
     "gan": dict(n_critic=1, learning_rate=2e-4, beta1=0.5, beta2=0.999, penalty="none"),
     "lsgan": dict(n_critic=1, learning_rate=1e-3, beta1=0.5, beta2=0.999, penalty="none"),
 }
+SLOGAN_PROBE_DEFAULTS = dict(probe_weight=1.0, probe_mixup=False,
+                             probe_mixup_iterations=PROBE_MIXUP_ITERATIONS, probe_loss="per_probe")
 
 FLAGS = flags.FLAGS
 
-# Keys of the resolved config that must not change when a run resumes.
-RESUME_INVARIANTS = ("model", "dataset", "data_dir", "split", "batch_size", "seed", "z_dim",
-                     "loss", "n_critic", "dataset_options", "width")
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Settings every model shares. Experiment settings first, then bookkeeping."""
+
+    model: str
+    dataset: str
+    data_dir: Optional[str]
+    split: str
+    dataset_options: dict
+    batch_size: int
+    seed: int
+    z_dim: int
+    loss: str
+    penalty: str
+    penalty_weight: float
+    learning_rate: float
+    steps: Optional[int]
+    # Bookkeeping: may change when a run resumes (see RESUMABLE_CHANGES).
+    steps_per_execution: int
+    log_every: int
+    sample_every: int
+    checkpoint_every: int
+    keep_checkpoints: int
+    grid_rows: int
+    download: bool
+    deterministic: bool
+    run_dir: str
+    export_dir: str
+    export_name: str
+    export: bool
+
+    def to_json(self) -> dict:
+        """JSON-ready dict (tuples become lists), the form config.json holds."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def replace(self, **changes) -> "RunConfig":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclasses.dataclass(frozen=True)
+class CWGANConfig(RunConfig):
+    """cWGAN-GP (Fabbri et al.) settings; z ~ N(z_mean, 1)."""
+
+    epochs: float
+    z_mean: float
+    n_critic: int
+    beta1: float
+    beta2: float
+    generator_updates: int
+    bn_momentum: float
+    relu_output: bool
+    batch_stats_at_inference: bool
+    original_gp: bool
+    diffaugment: str
+    width: float
+
+
+@dataclasses.dataclass(frozen=True)
+class SLOGANConfig(RunConfig):
+    """SLOGAN (Hwang et al.) settings, Appendix E names; z from the learnt mixture prior."""
+
+    num_components: int
+    feature_dim: int
+    tau: float
+    u2c_weight: float
+    feature_scale: float
+    margin: float
+    prior_learning_rate: float
+    schedule_end: float
+    simclr: bool
+    sigma_grad_scale: str
+    generator_batch_factor: int
+    encoder_weight_decay: float
+    probe_data: Optional[str]
+    probe_folders: Optional[tuple]
+    probe_weight: float
+    probe_mixup: bool
+    probe_mixup_iterations: int
+    probe_loss: str
+
+
+CONFIG_CLASSES = {"cwgan": CWGANConfig, "slogan": SLOGANConfig}
+
+# Settings a resumed run may change; everything else must equal config.json. cwgan's length
+# (steps / epochs) may grow or shrink; SLOGAN's steps set its schedules (see resume_changes).
+RESUMABLE_CHANGES = frozenset({
+    "steps_per_execution", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
+    "grid_rows", "download", "deterministic", "run_dir", "export_dir", "export_name", "export"})
+CWGAN_RESUMABLE_CHANGES = RESUMABLE_CHANGES | {"steps", "epochs"}
+
+
+def gaussian_z_mean(config: RunConfig) -> Optional[float]:
+    """Mean of the N(z_mean, 1) latent of a cwgan run; None for SLOGAN, whose z comes from its
+    learnt Gaussian mixture prior (kept in the checkpoint)."""
+    return config.z_mean if isinstance(config, CWGANConfig) else None
+
+
+def from_json(obj: dict, source: str = "config") -> RunConfig:
+    """The dataclass a config.json dict describes; UserError for unknown / missing keys."""
+    if not isinstance(obj, dict) or obj.get("model") not in CONFIG_CLASSES:
+        raise UserError(f"{source} does not describe a run: its 'model' must be one of "
+                        f"{', '.join(MODELS)}")
+    cls = CONFIG_CLASSES[obj["model"]]
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown, missing = sorted(set(obj) - set(names)), [n for n in names if n not in obj]
+    if unknown or missing:
+        raise UserError(f"{source} does not match this version's {obj['model']} configuration "
+                        f"(unknown: {', '.join(unknown) or 'none'}; missing: "
+                        f"{', '.join(missing) or 'none'}); train it with a matching version or "
+                        f"start a new --run_dir")
+    values = dict(obj)
+    values["dataset_options"] = {k: tuple(v) if isinstance(v, list) else v
+                                 for k, v in (obj["dataset_options"] or {}).items()}
+    if values.get("probe_folders") is not None:
+        values["probe_folders"] = tuple(values["probe_folders"])
+    return cls(**values)
+
+
+def resume_changes(recorded: RunConfig, requested: RunConfig) -> dict:
+    """{key: (recorded, requested)} of the settings that may change on resume and did; raises
+    UserError listing every other changed setting old -> new."""
+    old, new = recorded.to_json(), requested.to_json()
+    changed = {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
+               if old.get(k) != new.get(k)}
+    allowed = CWGAN_RESUMABLE_CHANGES if isinstance(recorded, CWGANConfig) else RESUMABLE_CHANGES
+    refused = {k: v for k, v in changed.items() if k not in allowed}
+    if refused:
+        details = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in refused.items())
+        why = (" (SLOGAN's --steps sets its learning-rate and lambda/m schedules, so the run "
+               "keeps the length it started with)" if "steps" in refused and
+               recorded.model == "slogan" else "")
+        raise UserError(f"{requested.run_dir} holds a run with different settings: {details}"
+                        f"{why}. Rerun with the recorded settings to resume it, or pass a new "
+                        f"--run_dir.")
+    return {k: v for k, v in changed.items() if k != "run_dir"}
 
 
 def define_flags():
-    """Define the training flags once (importing several CLIs in one process is safe)."""
+    """Define the training flags once (importing several CLIs in one process is safe).
+
+    Model-specific flags default to None: `resolve` fills in the paper's value for the chosen
+    model / loss / dataset, so each default is written down once."""
     if "model" in FLAGS:
         return
     flags.DEFINE_enum("model", "cwgan", MODELS, "Model: cwgan (Fabbri cWGAN-GP) or slogan.")
     flags.DEFINE_string("dataset", "mnist5k",
-                        "Dataset, one of: " + ", ".join(data.DATASET_NAMES) +
+                        "Dataset, one of: " + ", ".join(DATASET_NAMES) +
                         ". mnist5k is the real MNIST subset shipped with the install (offline).")
     flags.DEFINE_string("data_dir", None, "Directory holding the dataset in its official format "
                         "(not needed for mnist5k and gaussians8).")
@@ -49,83 +206,95 @@ def define_flags():
                          "MD5-checked). CelebA and EFIGI: download by hand.")
     flags.DEFINE_string("split", "train", "Dataset split to train on: train or test.")
     flags.DEFINE_string("run_dir", None, "Run directory (checkpoints, TensorBoard logs, samples, "
-                        "resolved flags). Default runs/<model>_<dataset>. Rerunning the same "
-                        "command resumes from its last checkpoint.")
+                        "config.json, invocations.jsonl). Default runs/<model>_<dataset>. Rerunning "
+                        "the same command resumes from its last checkpoint; one training at a "
+                        "time may use it (a lock file guards it).")
     flags.DEFINE_string("export_dir", "exports", "SavedModels go to <export_dir>/<name>/<version>/.")
     flags.DEFINE_string("export_name", None, "Model name under --export_dir; default <model>_<dataset>.")
     flags.DEFINE_boolean("export", True, "Export the generator as a SavedModel when training ends.")
     flags.DEFINE_integer("steps", None, "Generator iterations to train in total (each runs n_critic "
                          "critic updates). Default: cwgan --epochs worth of iterations; slogan "
-                         "100,000 (paper).")
-    flags.DEFINE_float("epochs", 100.0, "Epochs (dataset size / batch size generator iterations) "
-                       "when --steps is unset. Paper: 100; the original code's default: 25.")
+                         "100,000 (paper; it also sets SLOGAN's schedules, so a run keeps it).")
+    flags.DEFINE_float("epochs", None, "cwgan: epochs (dataset size / batch size generator "
+                       "iterations) when --steps is unset (> 0). Paper: 100; the original code's "
+                       "default: 25.")
     flags.DEFINE_integer("batch_size", None, "Batch size (> 0). Paper: 64 (SLOGAN synthetic: "
                          "128, as its original code).")
     flags.DEFINE_integer("seed", 0, "Random seed (data order, initial weights, z stream).")
     flags.DEFINE_integer("z_dim", None, "Latent size (> 0). cwgan paper: 100; slogan: 64 "
                          "(synthetic, MNIST, FMNIST), 128 (CIFAR, CelebA).")
-    flags.DEFINE_float("z_mean", -1.0, "z ~ N(z_mean, 1). The original trains CelebA/MNIST with "
-                       "-1 (np.random.normal(-1, 1)); export and generation use the same prior.")
+    flags.DEFINE_float("z_mean", None, "cwgan: z ~ N(z_mean, 1). Default -1, as the original "
+                       "trains CelebA/MNIST (np.random.normal(-1, 1)); export and generation use "
+                       "the recorded value. SLOGAN learns its prior.")
     flags.DEFINE_string("loss", None, "Adversarial loss. cwgan: wgan (paper), gan, lsgan; "
                         "slogan: wgan, hinge.")
     flags.DEFINE_enum("penalty", None, ["gp", "lp", "alp", "none"],
                       "Critic regulariser. cwgan: gp for wgan (paper), none for gan/lsgan. "
                       "slogan: lp (synthetic, MNIST, FMNIST), alp (CIFAR, CelebA), as Appendix E.")
-    flags.DEFINE_float("penalty_weight", 10.0, "Penalty weight lambda (> 0). Paper: 10.")
-    flags.DEFINE_boolean("original_gp", False, "Reproduce the original cWGAN gradient penalty "
-                         "(one eps per batch, norm over image axis 1 only) instead of the correct one.")
+    flags.DEFINE_float("penalty_weight", None, "Penalty weight lambda (>= 0). Paper: 10.")
+    flags.DEFINE_boolean("original_gp", None, "cwgan: reproduce the original cWGAN gradient "
+                         "penalty (one eps per batch, norm over image axis 1 only) instead of the "
+                         "correct one. Default off.")
     flags.DEFINE_integer("n_critic", None, "Critic updates per generator update. Paper: 5 for wgan; "
                          "the original uses 1 for gan and lsgan.")
-    flags.DEFINE_integer("generator_updates", 1, "Generator updates per iteration. 1; the original "
-                         "MNIST code runs 2 (a quirk).")
-    flags.DEFINE_float("learning_rate", None, "Adam learning rate. cwgan paper: 1e-4 (wgan); "
+    flags.DEFINE_integer("generator_updates", None, "cwgan: generator updates per iteration. "
+                         "Default 1; the original MNIST code runs 2 (a quirk).")
+    flags.DEFINE_float("learning_rate", None, "Adam learning rate (> 0). cwgan paper: 1e-4 (wgan); "
                        "original: 2e-4 (gan), 1e-3 (lsgan). slogan: eta of Appendix E per dataset "
                        "(G and E; D uses 4 eta), decayed linearly to 0.")
-    flags.DEFINE_float("beta1", None, "Adam beta1. Paper: 0.0 (wgan); original: 0.5 (gan, lsgan).")
-    flags.DEFINE_float("beta2", None, "Adam beta2. Paper: 0.9 (wgan); original: 0.999 (gan, lsgan).")
-    flags.DEFINE_float("bn_momentum", 0.999, "Generator BatchNorm moving-average momentum. "
-                       "Original: 0.999 (tf.contrib decay).")
-    flags.DEFINE_boolean("relu_output", False, "Original MNIST generator: BN + ReLU output with "
-                         "pixels in [0, 1] instead of tanh in [-1, 1].")
-    flags.DEFINE_boolean("batch_stats_at_inference", False, "Sample with BatchNorm batch statistics "
-                         "as the original always does (default: moving averages).")
-    flags.DEFINE_float("width", 1.0, "cwgan: scales the channels of every hidden layer of G and "
-                       "D. Paper: 1; the quick start trains narrower networks (0.25).")
-    flags.DEFINE_string("diffaugment", "", "cwgan: DiffAugment policy for everything the critic "
-                        "sees, a comma list of color, translation, cutout. Paper: none.")
+    flags.DEFINE_float("beta1", None, "cwgan: Adam beta1 in [0, 1). Paper: 0.0 (wgan); original: "
+                       "0.5 (gan, lsgan).")
+    flags.DEFINE_float("beta2", None, "cwgan: Adam beta2 in [0, 1). Paper: 0.9 (wgan); original: "
+                       "0.999 (gan, lsgan).")
+    flags.DEFINE_float("bn_momentum", None, "cwgan: generator BatchNorm moving-average momentum "
+                       "in [0, 1). Original: 0.999 (tf.contrib decay).")
+    flags.DEFINE_boolean("relu_output", None, "cwgan: original MNIST generator: BN + ReLU output "
+                         "with pixels in [0, 1] instead of tanh in [-1, 1]. Default off.")
+    flags.DEFINE_boolean("batch_stats_at_inference", None, "cwgan: sample with BatchNorm batch "
+                         "statistics as the original always does (default: moving averages).")
+    flags.DEFINE_float("width", None, "cwgan: scales the channels of every hidden layer of G and "
+                       "D, in (0, 4]. Paper: 1.")
+    flags.DEFINE_string("diffaugment", None, "cwgan: DiffAugment policy for everything the critic "
+                        "sees, a comma list of " + ", ".join(DIFFAUGMENT_NAMES) + ". Paper: none.")
     flags.DEFINE_integer("steps_per_execution", 10, "Iterations per tf.function call (> 0). More "
                          "amortise Keras' per-call overhead (about 0.1 s here); callbacks "
-                         "(logging, samples, checkpoints, NaN guard) then run every this many.")
+                         "(logging, samples, checkpoints, NaN guard) then run every this many, "
+                         "so --log_every, --sample_every and --checkpoint_every are rounded up "
+                         "to multiples of it.")
     flags.DEFINE_integer("log_every", 10, "Write TensorBoard scalars every N iterations (> 0).")
     flags.DEFINE_integer("sample_every", 500, "Write the fixed-z sample grid every N iterations "
                          "(> 0). Original: 500.")
     flags.DEFINE_integer("checkpoint_every", 500, "Checkpoint every N iterations (> 0). Original: 500.")
     flags.DEFINE_integer("keep_checkpoints", 3, "Checkpoints kept (> 0).")
     flags.DEFINE_integer("grid_rows", 8, "Rows (fixed z vectors) of the sample grid (> 0).")
-    # SLOGAN (Hwang et al.); defaults per dataset from Appendix E, see models/slogan.py.
+    flags.DEFINE_boolean("deterministic", False, "Make TensorFlow ops deterministic "
+                         "(tf.config.experimental.enable_op_determinism): bit-identical reruns "
+                         "on the same machine, at the cost of slower training (some kernels run "
+                         "single-threaded or serialised; ops without a deterministic kernel fail).")
+    # SLOGAN (Hwang et al.); defaults per dataset from Appendix E, see models/slogan_defaults.py.
     flags.DEFINE_integer("num_components", None, "slogan: mixture components K. Paper: 8 "
                          "(synthetic), 10 (MNIST, FMNIST, CIFAR-10), 2 (MNIST-2, CIFAR-2, CelebA), "
                          "5 (FMNIST-5).")
     flags.DEFINE_integer("feature_dim", None, "slogan: encoder output size. Paper: 64 / 128 (CIFAR, "
                          "CelebA).")
-    flags.DEFINE_float("gumbel_temperature", None, "slogan: Gumbel-softmax tau. Paper: 0.01; "
+    flags.DEFINE_float("gumbel_temperature", None, "slogan: Gumbel-softmax tau (> 0). Paper: 0.01; "
                        "original synthetic code: 0.1.")
-    flags.DEFINE_float("u2c_weight", None, "slogan: lambda, the U2C loss weight (decayed by the "
-                       "schedule). Paper: 4 synthetic/MNIST-2, 10 MNIST/FMNIST, 1 others.")
-    flags.DEFINE_float("feature_scale", None, "slogan: s of Eq. 66. Paper: 2 synthetic, 8 MNIST, "
-                       "1 FMNIST, 4 others.")
-    flags.DEFINE_float("angular_margin", None, "slogan: m of Eq. 66 (decayed by the schedule). "
-                       "Paper: 0.5 (0 for FMNIST).")
-    flags.DEFINE_float("prior_learning_rate", None, "slogan: gamma for Sigma and rho (mu uses 10 "
-                       "gamma), decayed linearly. Paper: 1e-2 synthetic, 2e-3 MNIST/CIFAR, 1e-3 "
+    flags.DEFINE_float("u2c_weight", None, "slogan: lambda, the U2C loss weight (>= 0, decayed by "
+                       "the schedule). Paper: 4 synthetic/MNIST-2, 10 MNIST/FMNIST, 1 others.")
+    flags.DEFINE_float("feature_scale", None, "slogan: s of Eq. 66 (> 0). Paper: 2 synthetic, 8 "
+                       "MNIST, 1 FMNIST, 4 others.")
+    flags.DEFINE_float("angular_margin", None, "slogan: m of Eq. 66 (>= 0, decayed by the "
+                       "schedule). Paper: 0.5 (0 for FMNIST).")
+    flags.DEFINE_float("prior_learning_rate", None, "slogan: gamma for Sigma and rho (> 0; mu uses "
+                       "10 gamma), decayed linearly. Paper: 1e-2 synthetic, 2e-3 MNIST/CIFAR, 1e-3 "
                        "FMNIST, 4e-3 FMNIST-5, 6e-4 CelebA.")
     flags.DEFINE_float("schedule_end", None, "slogan: lambda and m are multiplied by "
-                       "max(0, 1 + t (end - 1) / T). Original: 0 (CIFAR), -4 (synthetic).")
+                       "max(0, 1 + t (end - 1) / T) (end <= 1). Original: 0 (CIFAR), -4 (synthetic).")
     flags.DEFINE_boolean("simclr", None, "slogan: SimCLR on DiffAugment'ed generated images. "
                          "Default on for colour datasets (paper D.4; the original CIFAR code).")
-    flags.DEFINE_enum("sigma_grad_scale", "paper", ["paper", "original"], "slogan: the Sigma "
-                      "gradient of Eq. 5 (paper: 1/2 sym(E[S]), the exact gradient) or the "
-                      "original code's (no 1/2: a step twice as large).")
+    flags.DEFINE_enum("sigma_grad_scale", None, ["paper", "original"], "slogan: the Sigma "
+                      "gradient of Eq. 5 (paper, default: 1/2 sym(E[S]), the exact gradient) or "
+                      "the original code's (no 1/2: a step twice as large).")
     flags.DEFINE_string("probe_data", None, "slogan: attribute manipulation (Sec. 3.4) with probe "
                         "data: a folder with one subfolder of PNG/JPEG images per latent component "
                         "(named 0..K-1, or see --probe_folders) at the training resolution "
@@ -136,8 +305,8 @@ def define_flags():
                       "order (default 0,1,...,K-1).")
     flags.DEFINE_float("probe_weight", None, "slogan: weight of the probe loss L_m (Eq. 11) "
                        "(> 0). The paper states none: 1.")
-    flags.DEFINE_boolean("probe_mixup", False, "slogan: mixup within each component's probe set "
-                         "(Algorithm 3, App. D.3).")
+    flags.DEFINE_boolean("probe_mixup", None, "slogan: mixup within each component's probe set "
+                         "(Algorithm 3, App. D.3). Default off.")
     flags.DEFINE_integer("probe_mixup_iterations", None, "slogan: mixup iterations T (> 0). "
                          "Paper: 5 (App. D.3).")
     flags.DEFINE_enum("probe_loss", None, ["per_probe", "pooled"], "slogan: L_m as Eq. 11 per "
@@ -155,6 +324,85 @@ def define_flags():
     flags.DEFINE_list("class_ratio", None, "Imbalance ratio for mnist2 / cifar2 / fmnist5, e.g. 7,3.")
 
 
+# Float flags: (lowest, lowest allowed?, highest, highest allowed?); every one is also
+# checked for NaN / Inf, each named in its own message.
+FLOAT_RANGES = {
+    "epochs": (0.0, False, math.inf, False),
+    "z_mean": (-math.inf, False, math.inf, False),
+    "penalty_weight": (0.0, True, math.inf, False),
+    "learning_rate": (0.0, False, math.inf, False),
+    "beta1": (0.0, True, 1.0, False),
+    "beta2": (0.0, True, 1.0, False),
+    "bn_momentum": (0.0, True, 1.0, False),
+    "width": (0.0, False, 4.0, True),
+    "gumbel_temperature": (0.0, False, math.inf, False),
+    "u2c_weight": (0.0, True, math.inf, False),
+    "feature_scale": (0.0, False, math.inf, False),
+    "angular_margin": (0.0, True, math.inf, False),
+    "prior_learning_rate": (0.0, False, math.inf, False),
+    "schedule_end": (-math.inf, False, 1.0, True),
+    "probe_weight": (0.0, False, math.inf, False),
+}
+POSITIVE_INTEGERS = ("steps", "batch_size", "z_dim", "n_critic", "generator_updates",
+                     "steps_per_execution", "log_every", "sample_every", "checkpoint_every",
+                     "keep_checkpoints", "grid_rows", "feature_dim", "probe_mixup_iterations")
+CADENCES = ("log_every", "sample_every", "checkpoint_every")
+
+CWGAN_ONLY = ("epochs", "z_mean", "n_critic", "beta1", "beta2", "generator_updates", "bn_momentum",
+              "relu_output", "batch_stats_at_inference", "original_gp", "diffaugment", "width")
+SLOGAN_FLAGS = {"num_components": "num_components", "feature_dim": "feature_dim",
+                "gumbel_temperature": "tau", "u2c_weight": "u2c_weight",
+                "feature_scale": "feature_scale", "angular_margin": "margin",
+                "prior_learning_rate": "prior_learning_rate", "schedule_end": "schedule_end",
+                "simclr": "simclr", "sigma_grad_scale": "sigma_grad_scale"}
+PROBE_FLAGS = ("probe_data", "probe_folders", "probe_weight", "probe_mixup",
+               "probe_mixup_iterations", "probe_loss")
+
+
+def _range_text(low, low_ok, high, high_ok) -> str:
+    parts = []
+    if low > -math.inf:
+        parts.append(f"{'>=' if low_ok else '>'} {low:g}")
+    if high < math.inf:
+        parts.append(f"{'<=' if high_ok else '<'} {high:g}")
+    return " and ".join(parts) or "finite"
+
+
+def check_floats(f):
+    """Every float flag that is set: finite and within its range (FLOAT_RANGES)."""
+    for name, (low, low_ok, high, high_ok) in FLOAT_RANGES.items():
+        value = getattr(f, name)
+        if value is None:
+            continue
+        inside = (value >= low if low_ok else value > low) and \
+                 (value <= high if high_ok else value < high)
+        if not math.isfinite(value) or not inside:
+            raise UserError(f"--{name} must be a finite number {_range_text(low, low_ok, high, high_ok)}"
+                            f", got {value}")
+
+
+def check_integers(f):
+    for name in POSITIVE_INTEGERS:
+        value = getattr(f, name)
+        if value is not None and value <= 0:
+            raise UserError(f"--{name} must be positive, got {value}")
+
+
+def honour_cadences(values: dict) -> dict:
+    """Round each cadence up to a multiple of steps_per_execution: callbacks run only at the
+    end of a tf.function call, so other values could not be kept. Prints one line per change."""
+    chunk = values["steps_per_execution"]
+    for name in CADENCES:
+        every = values[name]
+        if every % chunk:
+            rounded = -(-every // chunk) * chunk
+            print(f"note: --{name}={every} rounded up to {rounded}, a multiple of "
+                  f"--steps_per_execution={chunk} (callbacks run after each call of that many "
+                  f"iterations)")
+            values[name] = rounded
+    return values
+
+
 def _dataset_options(f) -> dict:
     """Dataset keyword options set on the command line (only those given)."""
     options = {}
@@ -167,7 +415,7 @@ def _dataset_options(f) -> dict:
             raise UserError(f"--partitions must be integers 0, 1 or 2, got {f.partitions}") from None
         options[f"{f.split}_partitions"] = partitions
     if f.cache_dir:
-        options["cache_dir"] = f.cache_dir
+        options["cache_dir"] = os.path.abspath(f.cache_dir)
     if f.attribute_normalization:
         options["normalization"] = f.attribute_normalization
     if f.class_ratio:
@@ -178,154 +426,124 @@ def _dataset_options(f) -> dict:
     return options
 
 
-def resolve(f=FLAGS) -> dict:
-    """Validated configuration from parsed flags; raises UserError naming the flag at fault."""
-    if f.dataset not in data.DATASET_NAMES:
-        raise UserError(f"--dataset={f.dataset} is unknown; choose one of: "
-                        + ", ".join(data.DATASET_NAMES))
-    if f.split not in ("train", "test"):
-        raise UserError(f"--split must be train or test, got {f.split}")
-    for name in ("steps_per_execution", "log_every", "sample_every", "checkpoint_every",
-                 "keep_checkpoints", "grid_rows", "generator_updates"):
-        if getattr(f, name) <= 0:
-            raise UserError(f"--{name} must be positive, got {getattr(f, name)}")
-    if f.steps is not None and f.steps <= 0:
-        raise UserError(f"--steps must be positive, got {f.steps}")
-    if f.epochs <= 0:
-        raise UserError(f"--epochs must be positive, got {f.epochs}")
-    if f.penalty_weight < 0:
-        raise UserError(f"--penalty_weight must be >= 0, got {f.penalty_weight}")
-
-    if f.model == "slogan" and f.dataset not in SLOGAN_DEFAULTS:
-        raise UserError(f"--model=slogan has no Appendix E configuration for --dataset={f.dataset}; "
-                        f"choose one of: {', '.join(SLOGAN_DEFAULTS)}")
-    defaults = SLOGAN_DEFAULTS[f.dataset] if f.model == "slogan" else dict(
-        batch_size=64, latent_dim=100, loss="wgan")
-    loss = f.loss or defaults["loss"]
-    if loss not in LOSSES_BY_MODEL[f.model]:
-        raise UserError(f"--loss={loss} is not available for --model={f.model}; choose one of "
-                        + ", ".join(LOSSES_BY_MODEL[f.model]))
-    config = dict(model=f.model, dataset=f.dataset, data_dir=f.data_dir and os.path.abspath(f.data_dir),
-                  split=f.split, batch_size=_or(f.batch_size, defaults["batch_size"]), seed=f.seed,
-                  z_dim=_or(f.z_dim, defaults["latent_dim"]), z_mean=f.z_mean, loss=loss,
-                  penalty_weight=f.penalty_weight, generator_updates=f.generator_updates,
-                  bn_momentum=f.bn_momentum, relu_output=f.relu_output,
-                  batch_stats_at_inference=f.batch_stats_at_inference, original_gp=f.original_gp,
-                  log_every=f.log_every, sample_every=f.sample_every,
-                  checkpoint_every=f.checkpoint_every, keep_checkpoints=f.keep_checkpoints,
-                  grid_rows=f.grid_rows, steps=f.steps, epochs=f.epochs,
-                  steps_per_execution=f.steps_per_execution, download=f.download,
-                  dataset_options=_dataset_options(f))
-    for name in ("batch_size", "z_dim"):
-        if config[name] <= 0:
-            raise UserError(f"--{name} must be positive, got {config[name]}")
-    if f.model == "cwgan":
-        _resolve_cwgan(f, config)
-    else:
-        _resolve_slogan(f, config, defaults)
-    if config["learning_rate"] <= 0:
-        raise UserError(f"--learning_rate must be positive, got {config['learning_rate']}")
-    data.describe(f.dataset, **config["dataset_options"])  # rejects unknown or bad options
-    config["run_dir"] = os.path.abspath(f.run_dir or os.path.join("runs", f"{f.model}_{f.dataset}"))
-    config["export_dir"] = os.path.abspath(f.export_dir)
-    config["export_name"] = f.export_name or f"{f.model}_{f.dataset}"
-    config["export"] = f.export
-    return config
-
-
 def _or(value, default):
     return default if value is None else value
 
 
-def _resolve_cwgan(f, config):
-    defaults = CWGAN_LOSS_DEFAULTS[config["loss"]]
-    for key in ("n_critic", "learning_rate", "beta1", "beta2", "penalty"):
-        config[key] = _or(getattr(f, key), defaults[key])
-    if config["penalty"] not in ("gp", "none"):
-        raise UserError(f"--penalty={config['penalty']} is not used by cwgan; choose gp or none")
-    if config["original_gp"] and config["penalty"] != "gp":
+def resolve(f=FLAGS) -> RunConfig:
+    """Validated configuration from parsed flags; raises UserError naming the flag at fault."""
+    if f.dataset not in DATASET_NAMES:
+        raise UserError(f"--dataset={f.dataset} is unknown; choose one of: "
+                        + ", ".join(DATASET_NAMES))
+    if f.split not in ("train", "test"):
+        raise UserError(f"--split must be train or test, got {f.split}")
+    check_floats(f)
+    check_integers(f)
+    if f.model == "slogan" and f.dataset not in SLOGAN_DEFAULTS:
+        raise UserError(f"--model=slogan has no Appendix E configuration for --dataset={f.dataset}; "
+                        f"choose one of: {', '.join(SLOGAN_DEFAULTS)}")
+    loss = f.loss or (CWGAN_DEFAULTS if f.model == "cwgan" else SLOGAN_DEFAULTS[f.dataset])["loss"]
+    if loss not in LOSSES_BY_MODEL[f.model]:
+        raise UserError(f"--loss={loss} is not available for --model={f.model}; choose one of "
+                        + ", ".join(LOSSES_BY_MODEL[f.model]))
+    common = dict(model=f.model, dataset=f.dataset,
+                  data_dir=f.data_dir and os.path.abspath(f.data_dir), split=f.split,
+                  dataset_options=_dataset_options(f), seed=f.seed, loss=loss,
+                  steps_per_execution=f.steps_per_execution, log_every=f.log_every,
+                  sample_every=f.sample_every, checkpoint_every=f.checkpoint_every,
+                  keep_checkpoints=f.keep_checkpoints, grid_rows=f.grid_rows,
+                  download=f.download, deterministic=f.deterministic,
+                  run_dir=os.path.abspath(f.run_dir or os.path.join("runs", f"{f.model}_{f.dataset}")),
+                  export_dir=os.path.abspath(f.export_dir),
+                  export_name=f.export_name or f"{f.model}_{f.dataset}", export=f.export)
+    honour_cadences(common)
+    from tfgan_suite import data   # imports TensorFlow: only once the cheap checks passed
+    data.describe(f.dataset, **common["dataset_options"])  # rejects unknown or bad options
+    if f.model == "cwgan":
+        return _resolve_cwgan(f, common)
+    return _resolve_slogan(f, common)
+
+
+def _given(value) -> bool:
+    """Set on the command line to something other than "off" (0 counts as set)."""
+    return value is not None and value is not False and value != ""
+
+
+def _refuse_other_model(f, names, owner):
+    given = [n for n in names if _given(getattr(f, n))]
+    if given:
+        raise UserError(f"--{given[0]} is a {owner} setting; it needs --model={owner}"
+                        + (" (SLOGAN trains with one critic update per iteration, Algorithm 1)"
+                           if given[0] == "n_critic" else ""))
+
+
+def _resolve_cwgan(f, common) -> CWGANConfig:
+    _refuse_other_model(f, (*SLOGAN_FLAGS, *PROBE_FLAGS), "slogan")
+    values = dict(common)
+    for key, default in {**CWGAN_DEFAULTS, **CWGAN_LOSS_DEFAULTS[common["loss"]]}.items():
+        values.setdefault(key, _or(getattr(f, key), default))
+    values["steps"] = f.steps
+    if values["penalty"] not in ("gp", "none"):
+        raise UserError(f"--penalty={values['penalty']} is not used by cwgan; choose gp or none")
+    if values["original_gp"] and values["penalty"] != "gp":
         raise UserError("--original_gp needs --penalty=gp (it changes the gradient penalty)")
-    config["diffaugment"] = f.diffaugment
-    if not (0 < f.width <= 4):   # also refuses NaN
-        raise UserError(f"--width must be in (0, 4], got {f.width}")
-    config["width"] = f.width
-    try:
-        augment.parse_policy(f.diffaugment)
-    except ValueError as e:
-        raise UserError(f"--diffaugment: {e}") from None
-    if config["n_critic"] <= 0:
-        raise UserError(f"--n_critic must be positive, got {config['n_critic']}")
-    if f.relu_output and not f.dataset.startswith("mnist"):
+    unknown = [p.strip() for p in values["diffaugment"].split(",")
+               if p.strip() and p.strip() not in DIFFAUGMENT_NAMES]
+    if unknown:
+        raise UserError(f"--diffaugment: unknown DiffAugment policy {', '.join(unknown)}; "
+                        f"choose from "
+                        + ", ".join(DIFFAUGMENT_NAMES))
+    if values["relu_output"] and not f.dataset.startswith("mnist"):
         raise UserError("--relu_output reproduces the original MNIST generator; use it with an "
                         "MNIST dataset only")
-    slogan_only = [k for k in (*SLOGAN_FLAGS, *PROBE_FLAGS) if getattr(f, k) is not None]
-    if f.probe_mixup:
-        slogan_only.append("probe_mixup")
-    if slogan_only:
-        raise UserError(f"--{slogan_only[0]} is a SLOGAN setting; it needs --model=slogan")
+    return CWGANConfig(**values)
 
 
-SLOGAN_FLAGS = {"num_components": "num_components", "feature_dim": "feature_dim",
-                "gumbel_temperature": "tau", "u2c_weight": "u2c_weight",
-                "feature_scale": "feature_scale", "angular_margin": "margin",
-                "prior_learning_rate": "prior_learning_rate", "schedule_end": "schedule_end",
-                "simclr": "simclr"}
-
-
-PROBE_FLAGS = ("probe_data", "probe_folders", "probe_weight", "probe_mixup_iterations", "probe_loss")
-
-
-def _resolve_slogan(f, config, defaults):
+def _resolve_slogan(f, common) -> SLOGANConfig:
+    if f.n_critic not in (None, 1):
+        raise UserError("--n_critic is a cwgan setting; SLOGAN trains with one critic update per "
+                        "iteration (Algorithm 1)")
+    _refuse_other_model(f, [n for n in CWGAN_ONLY if n != "n_critic"], "cwgan")
+    defaults = SLOGAN_DEFAULTS[f.dataset]
+    values = dict(common, batch_size=_or(f.batch_size, defaults["batch_size"]),
+                  z_dim=_or(f.z_dim, defaults["latent_dim"]),
+                  penalty=_or(f.penalty, defaults["penalty"]),
+                  penalty_weight=_or(f.penalty_weight, defaults["penalty_weight"]),
+                  learning_rate=_or(f.learning_rate, defaults["learning_rate"]),
+                  steps=_or(f.steps, SLOGAN_PAPER_STEPS))
     for flag_name, key in SLOGAN_FLAGS.items():
-        config[key] = _or(getattr(f, flag_name), defaults[key])
-    config["learning_rate"] = _or(f.learning_rate, defaults["learning_rate"])
-    config["penalty"] = _or(f.penalty, defaults["penalty"])
-    config["sigma_grad_scale"] = f.sigma_grad_scale
+        values[key] = _or(getattr(f, flag_name), defaults[key])
     for key in ("generator_batch_factor", "encoder_weight_decay"):   # the original code's, fixed
-        config[key] = defaults[key]
-    config["n_critic"] = 1
-    config["steps"] = _or(f.steps, SLOGAN_PAPER_STEPS)
-    cwgan_only = [name for name in ("original_gp", "relu_output", "batch_stats_at_inference",
-                                    "diffaugment") if getattr(f, name)]
-    if f.width != 1.0:
-        cwgan_only.append("width")
-    if f.n_critic not in (None, 1) or cwgan_only:
-        raise UserError(f"--{cwgan_only[0] if cwgan_only else 'n_critic'} is a cwgan setting; "
-                        f"SLOGAN trains with one critic update per iteration (Algorithm 1)")
-    if config["num_components"] < 2:
-        raise UserError(f"--num_components must be at least 2, got {config['num_components']}")
-    for key in ("tau", "feature_scale", "prior_learning_rate"):
-        if config[key] <= 0:
-            raise UserError(f"--{key if key != 'tau' else 'gumbel_temperature'} must be positive")
-    # Probe data (Sec. 3.4): the set is read and checked here, before the dataset loads.
-    from tfgan_suite import probe
-    from tfgan_suite.models.slogan import probe_objective
-    config["probe_data"] = f.probe_data and os.path.abspath(f.probe_data)
-    config["probe_folders"] = f.probe_folders
-    config["probe_weight"] = _or(f.probe_weight, 1.0)
-    config["probe_mixup"] = f.probe_mixup
-    config["probe_mixup_iterations"] = _or(f.probe_mixup_iterations, probe.MIXUP_ITERATIONS)
-    config["probe_loss"] = f.probe_loss or "per_probe"
+        values[key] = defaults[key]
+    if values["num_components"] < 2:
+        raise UserError(f"--num_components must be at least 2, got {values['num_components']}")
+    values["probe_data"] = f.probe_data and os.path.abspath(f.probe_data)
+    values["probe_folders"] = tuple(f.probe_folders) if f.probe_folders else None
+    for key, default in SLOGAN_PROBE_DEFAULTS.items():
+        values[key] = _or(getattr(f, key), default)
     if not f.probe_data:
-        given = [name for name in PROBE_FLAGS[1:] if getattr(f, name) is not None]
-        if given or f.probe_mixup:
-            raise UserError(f"--{given[0] if given else 'probe_mixup'} needs --probe_data")
-        return
-    for key in ("probe_weight", "probe_mixup_iterations"):
-        if config[key] <= 0:
-            raise UserError(f"--{key} must be positive, got {config[key]}")
-    probe_objective(config, data.describe(f.dataset, **config["dataset_options"])).read()
+        given = [name for name in PROBE_FLAGS[1:] if _given(getattr(f, name))]
+        if given:
+            raise UserError(f"--{given[0]} needs --probe_data")
+    config = SLOGANConfig(**values)
+    if config.probe_data:
+        # Probe data (Sec. 3.4): the set is read and checked here, before the dataset loads.
+        from tfgan_suite import data
+        from tfgan_suite.models.slogan import probe_objective
+        probe_objective(config, data.describe(f.dataset, **config.dataset_options)).read()
+    return config
 
 
-def total_steps(config, num_examples) -> int:
+def total_steps(config: RunConfig, num_examples) -> int:
     """--steps, or --epochs x (examples / batch size) generator iterations (original: 2,855
     iterations per CelebA epoch = 182,732 // 64)."""
-    if config["steps"]:
-        return int(config["steps"])
-    return max(1, int(config["epochs"] * (num_examples // config["batch_size"])))
+    if config.steps:
+        return int(config.steps)
+    return max(1, int(config.epochs * (num_examples // config.batch_size)))
 
 
 def write_json_atomic(path, obj):
+    """Write `obj` as JSON so that `path` holds either the old or the whole new text."""
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(obj, fh, indent=2, sort_keys=True)

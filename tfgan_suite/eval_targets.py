@@ -36,7 +36,7 @@ class TargetInfo:
     dataset_options: dict
     data_dir: Optional[str]
     z_dim: int
-    z_mean: float
+    z_mean: Optional[float]   # cwgan: z ~ N(z_mean, 1); None for SLOGAN (learnt prior)
 
     def dataset_info(self) -> data.DatasetInfo:
         return data.describe(self.dataset, **self.dataset_options)
@@ -44,16 +44,16 @@ class TargetInfo:
 
 def describe_target(run_dir: Optional[str] = None, saved_model: Optional[str] = None) -> TargetInfo:
     """TargetInfo of exactly one of a training run directory or a SavedModel version directory."""
-    from tfgan_suite import export, runs
+    from tfgan_suite import config as config_lib, export, runs
 
     if bool(run_dir) == bool(saved_model):
         raise UserError("pass exactly one of --run_dir (a training run) or --saved_model (an "
                         "exported version directory, e.g. exports/cwgan_mnist/1000)")
     if run_dir:
         config = runs.read_config(run_dir)
-        return TargetInfo(config["model"], "run_dir", os.path.abspath(run_dir), config["dataset"],
-                          dict(config.get("dataset_options", {})), config.get("data_dir"),
-                          config["z_dim"], config.get("z_mean", 0.0))
+        return TargetInfo(config.model, "run_dir", os.path.abspath(run_dir), config.dataset,
+                          dict(config.dataset_options), config.data_dir, config.z_dim,
+                          config_lib.gaussian_z_mean(config))
     if not os.path.isdir(saved_model):
         raise UserError(f"--saved_model={saved_model} is not a directory: pass a version "
                         "directory such as exports/cwgan_mnist/1000")

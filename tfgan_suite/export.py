@@ -20,18 +20,16 @@ import json
 import os
 import shutil
 
-import keras
-import tensorflow as tf
 from absl import app, flags
 
 from tfgan_suite import cleanup, cli
-from tfgan_suite import runs
+from tfgan_suite import config as config_lib, runs
 from tfgan_suite.errors import UserError
 
 METADATA_FILE = os.path.join("assets.extra", "tfgan_suite.json")
 
 
-def export_generator(model, config: dict, info, export_dir: str, name: str, version: int,
+def export_generator(model, config, info, export_dir: str, name: str, version: int,
                      overwrite: bool = False) -> str:
     """Write the model's serving endpoints to <export_dir>/<name>/<version>/; returns the path."""
     if version <= 0:
@@ -51,6 +49,8 @@ def export_generator(model, config: dict, info, export_dir: str, name: str, vers
     tmp = os.path.join(base, f".tmp-{version}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
 
+    import keras   # here, not at the top: `export --help` should not start TensorFlow
+
     archive = keras.export.ExportArchive()
     for trackable in model.export_trackables():
         archive.track(trackable)
@@ -59,10 +59,11 @@ def export_generator(model, config: dict, info, export_dir: str, name: str, vers
                              input_signature=signature)
     archive.write_out(tmp, verbose=False)
 
-    metadata = dict(model=config["model"], dataset=config["dataset"],
-                    dataset_options=config.get("dataset_options", {}), step=int(model.step.numpy()),
+    metadata = dict(model=config.model, dataset=config.dataset,
+                    dataset_options=config.to_json()["dataset_options"],
+                    step=int(model.step.numpy()),
                     label_names=list(info.label_names), label_kind=info.label_kind,
-                    z_dim=config["z_dim"], z_mean=config.get("z_mean", 0.0),
+                    z_dim=config.z_dim, z_mean=config_lib.gaussian_z_mean(config),
                     endpoints=[e[0] for e in model.serving_endpoints()])
     metadata.update(model.export_metadata())
     os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
@@ -87,6 +88,8 @@ def _assert_shape(endpoint: str, spec, value):
 
     Without this a loaded signature accepts any shape (only the dtype is checked) and fails
     deep inside the generator ("Matrix size-incompatible: In[0]: [2,65]")."""
+    import tensorflow as tf
+
     rank = len(spec.shape)
     shape = tf.shape(value)
     # The traced input has the spec's static rank, so tf.rank / tf.size would fold to it;
@@ -143,8 +146,8 @@ def main(argv):
         raise UserError("--run_dir is required: the training run to export")
     model, config, info = runs.load_trained_model(f.run_dir)
     version = f.version if f.version is not None else int(model.step.numpy())
-    path = export_generator(model, config, info, f.export_dir or config["export_dir"],
-                            f.export_name or config["export_name"], version, f.overwrite)
+    path = export_generator(model, config, info, f.export_dir or config.export_dir,
+                            f.export_name or config.export_name, version, f.overwrite)
     print(f"exported {path}")
 
 

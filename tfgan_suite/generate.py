@@ -90,13 +90,14 @@ def read_model_kind(run_dir=None, saved_model=None) -> str:
 
 def sampler_from_run(run_dir) -> Sampler:
     from tfgan_suite import runs
+    from tfgan_suite.config import gaussian_z_mean
     model, config, info = runs.load_trained_model(run_dir)
-    if config["model"] == "slogan":
-        return Sampler(lambda z, y: model.generate(z).numpy(), config["z_dim"], 0.0,
+    if config.model == "slogan":
+        return Sampler(lambda z, y: model.generate(z).numpy(), config.z_dim, 0.0,
                        tuple(info.label_names), info.label_kind, "slogan",
                        model.prior.mu.numpy(), model.prior.sigma.numpy())
-    return Sampler(lambda z, y: model.generate(z, y).numpy(), config["z_dim"],
-                   config.get("z_mean", 0.0), tuple(info.label_names), info.label_kind)
+    return Sampler(lambda z, y: model.generate(z, y).numpy(), config.z_dim,
+                   gaussian_z_mean(config), tuple(info.label_names), info.label_kind)
 
 
 def sampler_from_saved_model(path) -> Sampler:

@@ -127,4 +127,4 @@ def startup_line(config: dict, resuming_from: int | None, total: int) -> str:
     """One line saying what this run is: model, dataset, run dir, where it starts."""
     where = (f"resuming at iteration {resuming_from} of {total}" if resuming_from
              else f"starting, {total} iterations")
-    return f"tfgan_suite: {config['model']} on {config['dataset']} | {config['run_dir']} | {where}"
+    return f"tfgan_suite: {config.model} on {config.dataset} | {config.run_dir} | {where}"

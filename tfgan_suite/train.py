@@ -1,9 +1,13 @@
 """Train a model:  python -m tfgan_suite.train --model=cwgan --dataset=celeba --data_dir=...
 
-Order of work: flags are validated and the run directory checked (cheap, fails fast with a
-clear error), then the dataset is read, the model built and restored from the run's last
-checkpoint if there is one, and `model.fit` runs the remaining iterations. Rerunning the same
-command resumes. At the end the generator is exported for TF Serving (--export).
+Order of work: flags are validated and the run / export folders checked (cheap, fails fast
+with a clear error), the run directory is locked (one training at a time) and compared with
+the configuration it records, then the dataset is read, the model built and restored from the
+run's newest readable checkpoint if there is one, and `model.fit` runs the remaining
+iterations. Rerunning the same command resumes. At the end the generator is exported for TF
+Serving (--export).
+
+Only absl and light modules are imported at the top, so --help answers without TensorFlow.
 """
 
 from __future__ import annotations
@@ -13,9 +17,7 @@ import sys
 
 from absl import app, flags, logging
 
-from tfgan_suite import callbacks, cli, config as config_lib, data, runs
-from tfgan_suite.data.base import batch_pipeline
-from tfgan_suite.data.download import download
+from tfgan_suite import cli, config as config_lib, runs
 from tfgan_suite.errors import UserError
 
 config_lib.define_flags()
@@ -34,71 +36,97 @@ def execution_plan(iterations: int, steps_per_execution: int):
 def fit_iterations(model, source, config, chunk, count, train_callbacks):
     """`count` more iterations, `chunk` per tf.function call, reading the data from where the
     model's step counter says the run is."""
-    per_step = model.batches_per_step * config["batch_size"]
-    dataset = batch_pipeline(source, config["batch_size"], group=model.batches_per_step,
-                             seed=config["seed"], start=int(model.step.numpy()) * per_step)
+    from tfgan_suite.data.base import batch_pipeline
+
+    per_step = model.batches_per_step * config.batch_size
+    dataset = batch_pipeline(source, config.batch_size, group=model.batches_per_step,
+                             seed=config.seed, start=int(model.step.numpy()) * per_step)
     model.steps_per_execution = chunk
     model.make_train_function(force=True)
     model.fit(dataset, epochs=1, shuffle=False, steps_per_epoch=count, callbacks=train_callbacks,
               verbose=2 if os.environ.get("CI") else 1)
 
 
-def train(config: dict) -> dict:
+def train(config: config_lib.RunConfig) -> dict:
     """Run (or resume) training for a resolved config; returns a summary dict."""
+    from tfgan_suite import data
+
+    info = data.describe(config.dataset, **config.dataset_options)
+    if config.model == "cwgan" and (info.label_dim == 0 or info.example_shape[:2] not in
+                                    ((28, 28), (64, 64))):
+        raise UserError(f"--model=cwgan needs labelled 28x28 or 64x64 images (the paper's "
+                        f"networks); --dataset={config.dataset} has examples of shape "
+                        f"{info.example_shape} and {info.label_dim} labels. Use mnist, mnist5k, "
+                        f"celeba or efigi, or --model=slogan")
+    runs.check_output_dir(config.run_dir, "run_dir")
+    if config.export:
+        runs.check_output_dir(config.export_dir, "export_dir")
+    with runs.RunLock(config.run_dir):
+        return _train_locked(config)
+
+
+def _train_locked(config: config_lib.RunConfig) -> dict:
+    from tfgan_suite import callbacks, data
+    from tfgan_suite.data.download import download
     from tfgan_suite.export import export_generator
     from tfgan_suite.models import build_model
 
-    info = data.describe(config["dataset"], **config["dataset_options"])
-    if config["model"] == "cwgan" and (info.label_dim == 0 or info.example_shape[:2] not in
-                                       ((28, 28), (64, 64))):
-        raise UserError(f"--model=cwgan needs labelled 28x28 or 64x64 images (the paper's "
-                        f"networks); --dataset={config['dataset']} has examples of shape "
-                        f"{info.example_shape} and {info.label_dim} labels. Use mnist, mnist5k, "
-                        f"celeba or efigi, or --model=slogan")
-    resuming = runs.check_run_dir(config)
-    if config.get("download"):
-        download(config["dataset"], config["data_dir"])
-    source = data.load_dataset(config["dataset"], config["data_dir"], config["split"],
-                               **config["dataset_options"])
-    runs.write_config(config)
+    changes = runs.recorded_changes(config)   # None: a new run; refuses experiment changes
+    if changes:
+        print("resuming with changed settings: " + ", ".join(
+            f"{k} {old!r} -> {new!r}" for k, (old, new) in changes.items()))
+    if config.download:
+        download(config.dataset, config.data_dir)
+    source = data.load_dataset(config.dataset, config.data_dir, config.split,
+                               **config.dataset_options)
+    if changes is None:
+        runs.write_config(config)
     steps = config_lib.total_steps(config, len(source))
 
+    if config.deterministic:
+        import tensorflow as tf
+        tf.config.experimental.enable_op_determinism()
     model = build_model(config, source.info)
-    manager = runs.checkpoint_manager(model, config["run_dir"], config["keep_checkpoints"])
-    restored = runs.restore_latest(model, manager)
+    manager = runs.checkpoint_manager(model, config.run_dir, config.keep_checkpoints)
+    restored = runs.restore_latest(model, manager, repair=True)
+    manager = runs.checkpoint_manager(model, config.run_dir, config.keep_checkpoints)
     start = int(model.step.numpy())
+    runs.append_invocation(config, changes, start)
     if restored:
-        print(f"resuming {config['run_dir']} from iteration {start} ({restored})")
-    elif resuming:
-        print(f"{config['run_dir']} has no checkpoint yet: starting from iteration 0")
+        print(f"resuming {config.run_dir} from iteration {start} ({restored})")
+    elif changes is not None:
+        print(f"{config.run_dir} has no checkpoint yet: starting from iteration 0")
 
     if start < steps:
-        grid_fn = model.grid_fn(source, config["grid_rows"], config["seed"])
+        grid_fn = model.grid_fn(source, config.grid_rows, config.seed)
         train_callbacks = callbacks.training_callbacks(model, config, grid_fn, manager)
-        for chunk, count in execution_plan(steps - start, config["steps_per_execution"]):
+        for chunk, count in execution_plan(steps - start, config.steps_per_execution):
             fit_iterations(model, source, config, chunk, count, train_callbacks)
     else:
-        print(f"{config['run_dir']} already reached {start} of {steps} iterations")
+        print(f"{config.run_dir} already reached {start} of {steps} iterations")
 
     exported = None
-    if config["export"]:
+    if config.export:
         step = int(model.step.numpy())
-        target = os.path.join(config["export_dir"], config["export_name"], str(step))
+        target = os.path.join(config.export_dir, config.export_name, str(step))
         if os.path.exists(target):
             print(f"export {target} exists already")
         else:
-            exported = export_generator(model, config, source.info, config["export_dir"],
-                                        config["export_name"], step)
+            exported = export_generator(model, config, source.info, config.export_dir,
+                                        config.export_name, step)
             print(f"exported {exported}")
-    return dict(steps=int(model.step.numpy()), run_dir=config["run_dir"], export=exported)
+    return dict(steps=int(model.step.numpy()), run_dir=config.run_dir, export=exported)
 
 
 @cli.user_errors_exit
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
+    config = config_lib.resolve(FLAGS)
+    from tfgan_suite import callbacks
+
     try:
-        train(config_lib.resolve(FLAGS))
+        train(config)
     except callbacks.NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(3)

@@ -19,12 +19,12 @@ yardstick.
 
 from __future__ import annotations
 
-import json
 import os
 
 from absl import app, flags
 
 import reporting
+from tfgan_suite import runs
 from tfgan_suite.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -102,8 +102,7 @@ def make_report() -> str:
         f"--seed={FLAGS.seed}", f"--output={corners}"])
 
     reference = reporting.real_data_reference(dataset, data_dir, classifier, FLAGS.seed)
-    with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as fh:
-        config = json.load(fh)
+    config = runs.read_config(run_dir)
     write_sections(report, config, dataset, classifier_record, fid_record, fid_weights, reference,
                    classifier_accuracy)
     return report.write()
@@ -119,8 +118,9 @@ def write_sections(report, config, dataset, record, fid_record, fid_weights, ref
 Dataset `{dataset}` ({'the 60,000 training digits, official split' if dataset == 'mnist' else
 'the 4,500 training digits of the offline mnist5k subset'}); real test split for evaluation:
 {reference['num_test']} digits. Networks, loss and optimiser as in the paper (flags/cwgan_mnist.flags:
-WGAN-GP, lambda 10, Adam 1e-4 / 0 / 0.9, z ~ N(-1, 1) of size {config['z_dim']}), with
-n_critic = {config['n_critic']}, batch {config['batch_size']}.
+WGAN-GP, lambda {config.penalty_weight:g}, Adam {config.learning_rate:g} / {config.beta1:g} /
+{config.beta2:g}, z ~ N({config.z_mean:g}, 1) of size {config.z_dim}), with
+n_critic = {config.n_critic}, batch {config.batch_size}.
 
 Scale: **{steps:,} generator iterations** against the paper's 100 epochs = {PAPER_ITERATIONS:,}
 iterations ({100 * steps / PAPER_ITERATIONS:.1f} %). Training command wall time this invocation:

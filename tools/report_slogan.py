@@ -107,7 +107,7 @@ def analyse_synthetic(run_dir, n_points, seed, png_path) -> dict:
     from tfgan_suite import data, runs
 
     model, config, _ = runs.load_trained_model(run_dir)
-    test = data.load_dataset("gaussians8", None, "test", **config.get("dataset_options", {}))
+    test = data.load_dataset("gaussians8", None, "test", **config.dataset_options)
     centres = np.stack([test.examples[test.class_ids == g].mean(axis=0)
                         for g in range(test.info.num_classes)])
     truth = np.bincount(test.class_ids) / len(test)

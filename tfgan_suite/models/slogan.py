@@ -314,40 +314,38 @@ class SLOGAN(keras.Model):
                     noise_seed=self.noise_seed.state)
 
 
-def build(config: dict, info: DatasetInfo) -> SLOGAN:
-    """A compiled SLOGAN for a resolved config (see tfgan_suite.config) and dataset."""
-    family = DATASET_DEFAULTS[config["dataset"]]["family"]
-    g, d, e = slogan_nets.slogan_networks(family, config["z_dim"], config["feature_dim"])
-    prior = priors.GaussianMixturePrior(config["num_components"], config["z_dim"],
-                                        seed=config["seed"],
-                                        sigma_grad_scale=config["sigma_grad_scale"], name="prior")
-    model = SLOGAN(g, d, e, prior, total_steps=config["steps"], tau=config["tau"],
-                   u2c_weight=config["u2c_weight"], feature_scale=config["feature_scale"],
-                   margin=config["margin"], learning_rate=config["learning_rate"],
-                   prior_learning_rate=config["prior_learning_rate"], loss=config["loss"],
-                   penalty=config["penalty"], penalty_weight=config["penalty_weight"],
-                   schedule_end=config["schedule_end"], simclr=config["simclr"],
-                   encoder_weight_decay=config.get("encoder_weight_decay", 1e-4),
-                   generator_batch_factor=config.get("generator_batch_factor", 2),
+def build(config, info: DatasetInfo) -> SLOGAN:
+    """A compiled SLOGAN for a resolved tfgan_suite.config.SLOGANConfig and dataset."""
+    family = DATASET_DEFAULTS[config.dataset]["family"]
+    g, d, e = slogan_nets.slogan_networks(family, config.z_dim, config.feature_dim)
+    prior = priors.GaussianMixturePrior(config.num_components, config.z_dim,
+                                        seed=config.seed,
+                                        sigma_grad_scale=config.sigma_grad_scale, name="prior")
+    model = SLOGAN(g, d, e, prior, total_steps=config.steps, tau=config.tau,
+                   u2c_weight=config.u2c_weight, feature_scale=config.feature_scale,
+                   margin=config.margin, learning_rate=config.learning_rate,
+                   prior_learning_rate=config.prior_learning_rate, loss=config.loss,
+                   penalty=config.penalty, penalty_weight=config.penalty_weight,
+                   schedule_end=config.schedule_end, simclr=config.simclr,
+                   encoder_weight_decay=config.encoder_weight_decay,
+                   generator_batch_factor=config.generator_batch_factor,
                    unit_interval=family == "mnist", real_augment=family in ("cifar", "celeba"),
-                   probe=probe_objective(config, info), seed=config["seed"])
+                   probe=probe_objective(config, info), seed=config.seed)
 
     def adam():
-        return keras.optimizers.Adam(config["learning_rate"], beta_1=0.0, beta_2=0.9)
+        return keras.optimizers.Adam(config.learning_rate, beta_1=0.0, beta_2=0.9)
     # No XLA: the mixture sampling does not compile under it, and on CPU it is slower anyway.
     model.compile(d_optimizer=adam(), g_optimizer=adam(), e_optimizer=adam(), jit_compile=False)
     return model
 
 
-def probe_objective(config: dict, info: DatasetInfo):
-    """The probe.ProbeObjective of a resolved config (--probe_data and friends), or None.
+def probe_objective(config, info: DatasetInfo):
+    """The probe.ProbeObjective of a resolved SLOGANConfig (--probe_data and friends), or None.
 
-    Reads no file (the set is read when training starts). Configs written before probe data
-    existed have no probe keys: None.
-    """
-    if not config.get("probe_data"):
+    Reads no file (the set is read when training starts)."""
+    if not config.probe_data:
         return None
     return probe.ProbeObjective(
-        config["probe_data"], info, config["num_components"], folders=config["probe_folders"],
-        weight=config["probe_weight"], mixup=config["probe_mixup"],
-        mixup_iterations=config["probe_mixup_iterations"], loss_form=config["probe_loss"])
+        config.probe_data, info, config.num_components, folders=config.probe_folders,
+        weight=config.probe_weight, mixup=config.probe_mixup,
+        mixup_iterations=config.probe_mixup_iterations, loss_form=config.probe_loss)
