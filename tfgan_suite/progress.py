@@ -42,7 +42,7 @@ class ProgressBar:
         self.clock = clock
         self.begun = None
         self.traced_at = None
-        self.last_draw = None
+        self.last_draw = self.drawn_at_step = None
         self.step = self.start
         self.logs = {}
 
@@ -61,7 +61,7 @@ class ProgressBar:
             elapsed = now - (self.begun or now)
             print(f"traced and ran the first iteration in {elapsed:.1f} s", file=self.stream,
                   flush=True)
-            self.draw(now)
+            self.last_draw = now   # the first line with a rate comes with the next iteration
         elif now - self.last_draw >= self.interval or self.step >= self.total:
             self.draw(now)
 
@@ -82,7 +82,7 @@ class ProgressBar:
         return text[:WIDTH]
 
     def draw(self, now) -> None:
-        self.last_draw = now
+        self.last_draw = self.drawn_at_step = now
         if self.tty:
             print("\r" + self.line(now).ljust(WIDTH), end="", file=self.stream, flush=True)
         else:
@@ -91,7 +91,8 @@ class ProgressBar:
     def finish(self) -> None:
         if self.traced_at is None:
             return
-        self.draw(self.clock())
+        if self.last_draw != self.drawn_at_step:
+            self.draw(self.clock())
         if self.tty:
             print(file=self.stream, flush=True)
 

@@ -44,7 +44,7 @@ def fit_iterations(model, source, config, chunk, count, train_callbacks):
     model.steps_per_execution = chunk
     model.make_train_function(force=True)
     model.fit(dataset, epochs=1, shuffle=False, steps_per_epoch=count, callbacks=train_callbacks,
-              verbose=2 if os.environ.get("CI") else 1)
+              verbose=0)   # progress.ProgressBar reports every iteration instead
 
 
 def train(config: config_lib.RunConfig) -> dict:
@@ -66,11 +66,14 @@ def train(config: config_lib.RunConfig) -> dict:
 
 
 def _train_locked(config: config_lib.RunConfig) -> dict:
-    from tfgan_suite import callbacks, data
+    from tfgan_suite import callbacks, cleanup, data, machine, progress
     from tfgan_suite.data.download import download
     from tfgan_suite.export import export_generator
     from tfgan_suite.models import build_model
 
+    # Leftovers of a killed run (the lock says no process of ours is writing here).
+    cleanup.remove_interrupted_checkpoint_saves(os.path.join(config.run_dir, "checkpoints"))
+    cleanup.remove_stale_atomic_temps(config.run_dir)
     changes = runs.recorded_changes(config)   # None: a new run; refuses experiment changes
     if changes:
         print("resuming with changed settings: " + ", ".join(
@@ -92,14 +95,21 @@ def _train_locked(config: config_lib.RunConfig) -> dict:
     manager = runs.checkpoint_manager(model, config.run_dir, config.keep_checkpoints)
     start = int(model.step.numpy())
     runs.append_invocation(config, changes, start)
+    print(f"machine: {machine.one_line()}")
     if restored:
-        print(f"resuming {config.run_dir} from iteration {start} ({restored})")
+        print(f"resuming from iteration {start} of {steps} ({restored})")
     elif changes is not None:
-        print(f"{config.run_dir} has no checkpoint yet: starting from iteration 0")
+        print(f"{config.run_dir} has no checkpoint yet: starting at iteration 0 of {steps}")
+    else:
+        print(f"starting at iteration 0 of {steps}")
 
     if start < steps:
         grid_fn = model.grid_fn(source, config.grid_rows, config.seed)
-        train_callbacks = callbacks.training_callbacks(model, config, grid_fn, manager)
+        bar = progress.ProgressBar(start, steps)
+        progress.instrument(model, bar)
+        train_callbacks = [*callbacks.training_callbacks(model, config, grid_fn, manager),
+                           progress.ProgressLogs(bar)]
+        bar.begin()
         for chunk, count in execution_plan(steps - start, config.steps_per_execution):
             fit_iterations(model, source, config, chunk, count, train_callbacks)
     else:
@@ -122,7 +132,13 @@ def _train_locked(config: config_lib.RunConfig) -> dict:
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
+    # Said within the first second, before TensorFlow takes its seconds to load (resolving the
+    # dataset options already imports it).
+    print(f"tfgan_suite: {FLAGS.model} on {FLAGS.dataset}: loading TensorFlow...", flush=True)
+    from tfgan_suite import quiet
+    quiet.import_tensorflow()
     config = config_lib.resolve(FLAGS)
+    print(f"run dir {config.run_dir}", flush=True)
     from tfgan_suite import callbacks
 
     try:
@@ -133,4 +149,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)
