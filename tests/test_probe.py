@@ -375,7 +375,7 @@ def mnist_dir(tmp_path_factory):
 
 def test_probe_flags_resolve_with_defaults(mnist_dir, tmp_path):
     plain = resolve("--dataset=mnist2", f"--data_dir={mnist_dir}")
-    assert plain["probe_data"] is None and plain["probe_weight"] == 1.0
+    assert plain.probe_data is None and plain.probe_weight == 1.0
     folder = write_folder(tmp_path / "p", {"0": digits([0, 0]), "1": digits([4, 4])})
     config = resolve("--dataset=mnist2", f"--data_dir={mnist_dir}", f"--probe_data={folder}",
                      "--probe_mixup")

@@ -198,5 +198,5 @@ def test_cli_refusal_exits_2_with_one_line(tmp_path):
     out = subprocess.run([sys.executable, "-m", "tfgan_suite.train", "--epochs=nan",
                           f"--run_dir={tmp_path}/run"], capture_output=True, text=True)
     assert out.returncode == 2
-    assert out.stderr.strip().splitlines()[-1].startswith("error: --epochs must be a finite number")
+    assert out.stderr.strip().splitlines()[-1].startswith("error: --epochs must be positive and finite")
     assert "Traceback" not in out.stderr

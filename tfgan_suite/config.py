@@ -360,12 +360,14 @@ PROBE_FLAGS = ("probe_data", "probe_folders", "probe_weight", "probe_mixup",
 
 
 def _range_text(low, low_ok, high, high_ok) -> str:
+    if (low, low_ok, high) == (0.0, False, math.inf):
+        return "positive and finite"
     parts = []
     if low > -math.inf:
         parts.append(f"{'>=' if low_ok else '>'} {low:g}")
     if high < math.inf:
         parts.append(f"{'<=' if high_ok else '<'} {high:g}")
-    return " and ".join(parts) or "finite"
+    return "a finite number " + " and ".join(parts) if parts else "finite"
 
 
 def check_floats(f):
@@ -377,8 +379,8 @@ def check_floats(f):
         inside = (value >= low if low_ok else value > low) and \
                  (value <= high if high_ok else value < high)
         if not math.isfinite(value) or not inside:
-            raise UserError(f"--{name} must be a finite number {_range_text(low, low_ok, high, high_ok)}"
-                            f", got {value}")
+            raise UserError(f"--{name} must be {_range_text(low, low_ok, high, high_ok)}, "
+                            f"got {value}")
 
 
 def check_integers(f):

@@ -176,7 +176,7 @@ class RunLock:
         try:
             for _ in range(3):
                 try:
-                    os.link(private, self.path)
+                    self._create(private)
                     return self
                 except FileExistsError:
                     pass
@@ -202,6 +202,18 @@ class RunLock:
             raise UserError(f"could not lock {self.run_dir}: {self.path} keeps changing")
         finally:
             os.remove(private)
+
+    def _create(self, private):
+        """Make the lock file, complete, or raise FileExistsError."""
+        try:
+            os.link(private, self.path)
+        except OSError as e:
+            if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise
+            # No hard links on this file system: exclusive create, then write.
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(self.record, fh)
 
     def release(self):
         if self._holder() == self.record:
