@@ -83,7 +83,7 @@ def read_model_kind(run_dir=None, saved_model=None) -> str:
     or restored."""
     if run_dir:
         from tfgan_suite import runs
-        return runs.read_config(run_dir)["model"]
+        return runs.read_config(run_dir).model
     from tfgan_suite.export import read_metadata
     return read_metadata(saved_model)["model"]
 
