@@ -33,7 +33,7 @@ import socket
 import sys
 from typing import Optional
 
-from tfgan_suite import config as config_lib
+from tfgan_suite import cleanup, config as config_lib
 from tfgan_suite.errors import UserError
 
 CONFIG_FILE = "config.json"
@@ -132,16 +132,6 @@ def read_invocations(run_dir: str) -> list:
 
 # --------------------------------------------------------------------------- training lock
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True   # exists, owned by someone else
-    return True
-
-
 class RunLock:
     """Exclusive use of a run directory by one `train` process.
 
@@ -184,7 +174,7 @@ class RunLock:
                 if holder is None:
                     continue   # released in between: try again
                 if holder.get("host") == self.record["host"] and \
-                        isinstance(holder.get("pid"), int) and not _pid_alive(holder["pid"]):
+                        isinstance(holder.get("pid"), int) and not cleanup.process_alive(holder["pid"]):
                     print(f"note: taking over the stale lock of {self.run_dir} (process "
                           f"{holder['pid']} on {holder['host']}, started {holder.get('started')}, "
                           f"is gone)")

@@ -76,13 +76,8 @@ def stale_reason(stored: Optional[dict], current: dict) -> Optional[str]:
 
 def write_key(cache_path: str, key: dict) -> None:
     """Write the sidecar atomically (temporary file renamed into place)."""
-    final = key_path(cache_path)
-    tmp = f"{final}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(key, fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
+    from tfgan_suite.config import write_json_atomic
+    write_json_atomic(key_path(cache_path), key)
 
 
 def forget_key(cache_path: str) -> None:
