@@ -50,13 +50,12 @@ def markdown_table(header, rows) -> str:
 
 def machine() -> str:
     """CPU, cores, memory, accelerator and the software versions, for the report's Machine part."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            names = re.findall(r"^model name\s*:\s*(.+)$", fh.read(), re.MULTILINE)
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
+    from tfgan_suite import machine as machine_info
+    described = machine_info.describe()
+    isa = ("AMX" if described["amx"] else "AVX-512" if described["avx512f"]
+           else "AVX2" if described["avx2"] else "no AVX2")
+    onednn = {True: "on", False: "off", None: "unknown"}[described["onednn"]]
+    cpu = f"{described['cpu']} ({isa}, oneDNN {onednn})"
     memory = ""
     try:
         with open("/proc/meminfo", encoding="utf-8") as fh:
@@ -73,7 +72,7 @@ def machine() -> str:
         except importlib.metadata.PackageNotFoundError:
             continue
     return (f"{cpu}, {cores} cores available{memory}; {gpu}; {platform.system()} "
-            f"{platform.release()}; Python {platform.python_version()} ({sys.executable}); "
+            f"{platform.release()}; Python {platform.python_version()}; "
             + ", ".join(versions))
 
 
