@@ -45,12 +45,15 @@ from typing import Optional
 import numpy as np
 from absl import app, flags
 
-from tfgan_suite import cli
-from tfgan_suite import data, eval_targets, images
-from tfgan_suite.errors import UserError
-from tfgan_suite.metrics import definitions, registry
-from tfgan_suite.metrics.frechet import GaussianStats, StreamingStats
-from tfgan_suite.metrics.inception import DEFAULT_RESIZE, RESIZE_MODES
+from tfgan_suite import cli, quiet
+
+quiet.import_tensorflow()   # this module loads TensorFlow (through data) when imported
+
+from tfgan_suite import data, eval_targets, images  # noqa: E402
+from tfgan_suite.errors import UserError  # noqa: E402
+from tfgan_suite.metrics import definitions, registry  # noqa: E402
+from tfgan_suite.metrics.frechet import GaussianStats, StreamingStats  # noqa: E402
+from tfgan_suite.metrics.inception import DEFAULT_RESIZE, RESIZE_MODES  # noqa: E402
 
 FEATURE_CHOICES = ("inception", "classifier")
 METRICS = registry.REGISTRY          # name -> MetricSpec (tfgan_suite/metrics/definitions.py)

@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from tfgan_suite import cleanup, cli
 from tfgan_suite import config as config_lib, runs
@@ -141,9 +141,12 @@ def define_flags():
 @cli.user_errors_exit
 def main(argv):
     del argv
+    logging.set_verbosity(logging.WARNING)   # Keras' per-file "Assets written" INFO lines
     f = flags.FLAGS
     if not f.run_dir:
         raise UserError("--run_dir is required: the training run to export")
+    from tfgan_suite import quiet
+    quiet.import_tensorflow()
     model, config, info = runs.load_trained_model(f.run_dir)
     version = f.version if f.version is not None else int(model.step.numpy())
     path = export_generator(model, config, info, f.export_dir or config.export_dir,

@@ -248,6 +248,8 @@ def main(argv):
         raise UserError("pass exactly one of --run_dir or --saved_model")
     if not f.output:
         raise UserError("--output is required (a .png path)")
+    from tfgan_suite import quiet
+    quiet.import_tensorflow()
     if f.rows <= 0 or f.frames <= 1:
         raise UserError("--rows must be > 0 and --frames > 1")
     kind = read_model_kind(f.run_dir, f.saved_model)
