@@ -58,7 +58,7 @@ class ProgressBar:
         if self.traced_at is None:
             self.traced_at = now
             self.first_step = self.step
-            elapsed = now - (self.begun or now)
+            elapsed = now - (now if self.begun is None else self.begun)
             print(f"traced and ran the first iteration in {elapsed:.1f} s", file=self.stream,
                   flush=True)
             self.last_draw = now   # the first line with a rate comes with the next iteration
