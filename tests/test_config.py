@@ -105,6 +105,7 @@ EXPERIMENT_CHANGES = [
     (CWGAN_BASE, "--batch_stats_at_inference", "batch_stats_at_inference", False, True),
     (CWGAN_BASE, "--original_gp", "original_gp", False, True),
     (CWGAN_BASE, "--diffaugment=color", "diffaugment", "", "color"),
+    (CWGAN_BASE, "--width=0.5", "width", 1.0, 0.5),
     (("--dataset=celeba", "--data_dir=/data/celeba"), "--partitions=0,2", "dataset_options", {},
      {"train_partitions": [0, 2]}),
     (SLOGAN_BASE, "--class_ratio=6,4", "dataset_options", {}, {"ratio": [6.0, 4.0]}),
