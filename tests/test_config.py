@@ -72,6 +72,16 @@ def test_config_json_with_unknown_or_missing_keys_is_refused(tmp_path):
         runs.read_config(str(tmp_path / "run"))
 
 
+def test_config_json_without_a_later_setting_loads_with_its_old_behaviour(tmp_path):
+    config = resolve(f"--run_dir={tmp_path}/run")
+    runs.write_config(config)
+    path = tmp_path / "run" / "config.json"
+    recorded = json.loads(path.read_text())
+    del recorded["aux_classifier_weight"]         # written before the setting existed
+    path.write_text(json.dumps(recorded))
+    assert runs.read_config(str(tmp_path / "run")).aux_classifier_weight == 0.0
+
+
 def test_truncated_config_json_is_refused_with_how_to_recover(tmp_path):
     config = resolve(f"--run_dir={tmp_path}/run")
     runs.write_config(config)
@@ -106,6 +116,7 @@ EXPERIMENT_CHANGES = [
     (CWGAN_BASE, "--original_gp", "original_gp", False, True),
     (CWGAN_BASE, "--diffaugment=color", "diffaugment", "", "color"),
     (CWGAN_BASE, "--width=0.5", "width", 1.0, 0.5),
+    (CWGAN_BASE, "--aux_classifier_weight=1", "aux_classifier_weight", 0.0, 1.0),
     (("--dataset=celeba", "--data_dir=/data/celeba"), "--partitions=0,2", "dataset_options", {},
      {"train_partitions": [0, 2]}),
     (SLOGAN_BASE, "--class_ratio=6,4", "dataset_options", {}, {"ratio": [6.0, 4.0]}),
@@ -174,7 +185,8 @@ def test_allowed_changes_are_reported_and_several_refusals_listed_at_once(tmp_pa
     ("epochs", "0"), ("z_mean", None), ("penalty_weight", "-1"), ("learning_rate", "0"),
     ("beta1", "1"), ("beta2", "-0.1"), ("bn_momentum", "1.5"), ("gumbel_temperature", "0"),
     ("u2c_weight", "-1"), ("feature_scale", "0"), ("angular_margin", "-0.5"),
-    ("prior_learning_rate", "-1e-3"), ("schedule_end", "2"), ("probe_weight", "0")])
+    ("prior_learning_rate", "-1e-3"), ("schedule_end", "2"), ("probe_weight", "0"),
+    ("aux_classifier_weight", "-1")])
 def test_every_float_flag_rejects_nan_inf_and_out_of_range(flag, low):
     for value in ["nan", "inf", "-inf"] + ([low] if low else []):
         with pytest.raises(UserError, match=f"^--{flag} must be (positive and finite|finite|a "

@@ -105,3 +105,54 @@ def test_original_gp_flag_reaches_the_penalty():
     assert original.penalty.keywords == {"original_cwgan": True}
     with pytest.raises(ValueError):
         CWGAN(model.generator, model.critic, 8, penalty="none", original_gp=True)
+
+
+def test_auxiliary_head_outputs_logits_and_leaves_the_paper_critic_unchanged():
+    plain = cwgan_nets.build_critic((28, 28, 1), 10, channel_scale=0.125)
+    with_head = cwgan_nets.build_critic((28, 28, 1), 10, channel_scale=0.125, aux_outputs=10)
+    x, y = tf.zeros((3, 28, 28, 1)), tf.one_hot([0, 1, 2], 10)
+    score, logits = with_head([x, y])
+    assert score.shape == (3, 1) and logits.shape == (3, 10)
+    # The head is one Dense layer on the flattened 2x2x64 map: 256 * 10 weights + 10 biases.
+    assert trainable_count(with_head) - trainable_count(plain) == 2 * 2 * 64 * 10 + 10
+
+
+def aux_model(weight, kind="onehot"):
+    keras.utils.set_random_seed(0)
+    generator = cwgan_nets.build_generator((28, 28, 1), 10, z_dim=8, channel_scale=0.125)
+    critic = cwgan_nets.build_critic((28, 28, 1), 10, channel_scale=0.125,
+                                     aux_outputs=10 if weight else 0)
+    model = CWGAN(generator, critic, 8, loss="gan", penalty="none", n_critic=1,
+                  aux_classifier_weight=weight, aux_label_kind=kind)
+    model.compile(keras.optimizers.Adam(2e-4, 0.5), keras.optimizers.Adam(2e-4, 0.5))
+    return model
+
+
+def test_auxiliary_losses_enter_both_updates_with_their_weight():
+    x = tf.random.uniform((2, 4, 28, 28, 1), -1, 1, seed=1)
+    y = tf.one_hot([[0, 1, 2, 3], [4, 5, 6, 7]], 10)
+    logs = {k: float(v) for k, v in aux_model(2.0).train_step((x, y)).items()}
+    # Untrained logits are near zero: cross-entropy near log(10) for real and fake alike.
+    assert abs(logs["aux_real_loss"] - np.log(10)) < 0.5
+    assert abs(logs["aux_fake_loss"] - np.log(10)) < 0.5
+    # The reported losses include weight * auxiliary loss; same seed, same networks without
+    # the weight give the adversarial parts alone.
+    model = aux_model(2.0)
+    d_real_fake = model._critic(tf.concat([x[0], x[0]], 0), tf.concat([y[0], y[0]], 0))
+    assert d_real_fake[1].shape == (8, 10)
+    plain = {k: float(v) for k, v in aux_model(0.0).train_step((x, y)).items()}
+    assert "aux_real_loss" not in plain
+    assert logs["d_loss"] - plain["d_loss"] == pytest.approx(2.0 * logs["aux_real_loss"], abs=0.05)
+    assert logs["g_loss"] - plain["g_loss"] == pytest.approx(2.0 * logs["aux_fake_loss"], abs=0.05)
+
+
+def test_auxiliary_loss_for_binary_attributes_is_sigmoid_cross_entropy():
+    logits = tf.constant([[0.0, 2.0]])
+    labels = tf.constant([[1.0, 0.0]])
+    model = aux_model(1.0, kind="binary")
+    expected = np.mean([np.log(2.0), np.log1p(np.exp(2.0))])
+    assert float(model.aux_loss(labels, logits)) == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match="auxiliary head"):
+        CWGAN(model.generator, model.critic, 8)          # head without a weight
+    with pytest.raises(ValueError, match="aux_label_kind"):
+        aux_model(1.0, kind="continuous")

@@ -147,6 +147,8 @@ def test_generate_modes_from_run(tmp_path, mode, shape):
     (["--dataset=mnist", "--cache_dir=/tmp"], "no option"),
     (["--dataset=gaussians8"], "needs labelled 28x28 or 64x64 images"),
     (["--diffaugment=color,rotate"], "unknown DiffAugment policy"),
+    (["--dataset=efigi", "--data_dir=/nonexistent", "--aux_classifier_weight=1"],
+     "needs class or binary-attribute labels"),
 ])
 def test_bad_input_gives_one_clear_error(tmp_path, args, message):
     with pytest.raises(UserError, match=message.replace("-", r"\-")):

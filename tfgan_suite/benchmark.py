@@ -215,6 +215,8 @@ def main(argv):
     for name in ("iterations", "repeat"):
         if getattr(FLAGS, name) <= 0:
             raise UserError(f"--{name} must be positive, got {getattr(FLAGS, name)}")
+    from tfgan_suite import quiet
+    quiet.import_tensorflow()
     config = config_lib.resolve(FLAGS)
     result = run(config, FLAGS.iterations, FLAGS.repeat, FLAGS.peak_seconds,
                  FLAGS.plain_generator_step)

@@ -38,7 +38,7 @@ PROBE_MIXUP_ITERATIONS = 5   # Algorithm 3 / App. D.3 of Hwang et al.; equals pr
 CWGAN_DEFAULTS = dict(batch_size=64, z_dim=100, loss="wgan", z_mean=-1.0, epochs=100.0,
                       penalty_weight=10.0, generator_updates=1, bn_momentum=0.999,
                       relu_output=False, batch_stats_at_inference=False, original_gp=False,
-                      diffaugment="", width=1.0)
+                      diffaugment="", width=1.0, aux_classifier_weight=0.0)
 # ... and per loss: critic steps, Adam (lr, beta1, beta2), penalty.
 CWGAN_LOSS_DEFAULTS = {
     "wgan": dict(n_critic=5, learning_rate=1e-4, beta1=0.0, beta2=0.9, penalty="gp"),
@@ -106,6 +106,7 @@ class CWGANConfig(RunConfig):
     original_gp: bool
     diffaugment: str
     width: float
+    aux_classifier_weight: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,11 +149,17 @@ def gaussian_z_mean(config: RunConfig) -> Optional[float]:
     return config.z_mean if isinstance(config, CWGANConfig) else None
 
 
+# Settings added after a run directory may have been written, with the value that reproduces
+# what those runs did: a missing one is filled in rather than refused.
+ADDED_SETTINGS = {"cwgan": {"aux_classifier_weight": 0.0}}
+
+
 def from_json(obj: dict, source: str = "config") -> RunConfig:
     """The dataclass a config.json dict describes; UserError for unknown / missing keys."""
     if not isinstance(obj, dict) or obj.get("model") not in CONFIG_CLASSES:
         raise UserError(f"{source} does not describe a run: its 'model' must be one of "
                         f"{', '.join(MODELS)}")
+    obj = {**ADDED_SETTINGS.get(obj["model"], {}), **obj}
     cls = CONFIG_CLASSES[obj["model"]]
     names = [f.name for f in dataclasses.fields(cls)]
     unknown, missing = sorted(set(obj) - set(names)), [n for n in names if n not in obj]
@@ -254,6 +261,10 @@ def define_flags():
                          "statistics as the original always does (default: moving averages).")
     flags.DEFINE_float("width", None, "cwgan: scales the channels of every hidden layer of G and "
                        "D, in (0, 4]. Paper: 1.")
+    flags.DEFINE_float("aux_classifier_weight", None, "cwgan: weight of an auxiliary classifier "
+                       "head on the critic (AC-GAN: the critic classifies real images, the "
+                       "generator's images are pushed towards their condition), >= 0; class or "
+                       "binary-attribute labels. Paper: 0 (none).")
     flags.DEFINE_string("diffaugment", None, "cwgan: DiffAugment policy for everything the critic "
                         "sees, a comma list of " + ", ".join(DIFFAUGMENT_NAMES) + ". Paper: none.")
     flags.DEFINE_integer("steps_per_execution", 10, "Iterations per tf.function call (> 0). More "
@@ -335,6 +346,7 @@ FLOAT_RANGES = {
     "beta2": (0.0, True, 1.0, False),
     "bn_momentum": (0.0, True, 1.0, False),
     "width": (0.0, False, 4.0, True),
+    "aux_classifier_weight": (0.0, True, math.inf, False),
     "gumbel_temperature": (0.0, False, math.inf, False),
     "u2c_weight": (0.0, True, math.inf, False),
     "feature_scale": (0.0, False, math.inf, False),
@@ -349,7 +361,8 @@ POSITIVE_INTEGERS = ("steps", "batch_size", "z_dim", "n_critic", "generator_upda
 CADENCES = ("log_every", "sample_every", "checkpoint_every")
 
 CWGAN_ONLY = ("epochs", "z_mean", "n_critic", "beta1", "beta2", "generator_updates", "bn_momentum",
-              "relu_output", "batch_stats_at_inference", "original_gp", "diffaugment", "width")
+              "relu_output", "batch_stats_at_inference", "original_gp", "diffaugment", "width",
+              "aux_classifier_weight")
 SLOGAN_FLAGS = {"num_components": "num_components", "feature_dim": "feature_dim",
                 "gumbel_temperature": "tau", "u2c_weight": "u2c_weight",
                 "feature_scale": "feature_scale", "angular_margin": "margin",
@@ -460,9 +473,9 @@ def resolve(f=FLAGS) -> RunConfig:
                   export_name=f.export_name or f"{f.model}_{f.dataset}", export=f.export)
     honour_cadences(common)
     from tfgan_suite import data   # imports TensorFlow: only once the cheap checks passed
-    data.describe(f.dataset, **common["dataset_options"])  # rejects unknown or bad options
+    info = data.describe(f.dataset, **common["dataset_options"])  # rejects unknown or bad options
     if f.model == "cwgan":
-        return _resolve_cwgan(f, common)
+        return _resolve_cwgan(f, common, info.label_kind)
     return _resolve_slogan(f, common)
 
 
@@ -479,7 +492,7 @@ def _refuse_other_model(f, names, owner):
                            if given[0] == "n_critic" else ""))
 
 
-def _resolve_cwgan(f, common) -> CWGANConfig:
+def _resolve_cwgan(f, common, label_kind) -> CWGANConfig:
     _refuse_other_model(f, (*SLOGAN_FLAGS, *PROBE_FLAGS), "slogan")
     values = dict(common)
     for key, default in {**CWGAN_DEFAULTS, **CWGAN_LOSS_DEFAULTS[common["loss"]]}.items():
@@ -495,6 +508,9 @@ def _resolve_cwgan(f, common) -> CWGANConfig:
         raise UserError(f"--diffaugment: unknown DiffAugment policy {', '.join(unknown)}; "
                         f"choose from "
                         + ", ".join(DIFFAUGMENT_NAMES))
+    if values["aux_classifier_weight"] and label_kind not in ("onehot", "binary"):
+        raise UserError(f"--aux_classifier_weight needs class or binary-attribute labels; "
+                        f"--dataset={f.dataset} has {label_kind} labels")
     if values["relu_output"] and not f.dataset.startswith("mnist"):
         raise UserError("--relu_output reproduces the original MNIST generator; use it with an "
                         "MNIST dataset only")

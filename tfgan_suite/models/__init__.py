@@ -33,14 +33,17 @@ def _build_cwgan(config, info):
     generator = cwgan_nets.build_generator(
         info.example_shape, info.label_dim, config.z_dim, bn_momentum=config.bn_momentum,
         output="relu" if config.relu_output else "tanh", channel_scale=config.width)
-    critic = cwgan_nets.build_critic(info.example_shape, info.label_dim,
-                                     channel_scale=config.width)
+    critic = cwgan_nets.build_critic(
+        info.example_shape, info.label_dim, channel_scale=config.width,
+        aux_outputs=info.label_dim if config.aux_classifier_weight else 0)
     model = CWGAN(generator, critic, config.z_dim, z_mean=config.z_mean, loss=config.loss,
                   penalty=config.penalty, penalty_weight=config.penalty_weight,
                   original_gp=config.original_gp, n_critic=config.n_critic,
                   generator_updates=config.generator_updates, relu_output=config.relu_output,
                   batch_stats_at_inference=config.batch_stats_at_inference,
-                  diffaugment=config.diffaugment, seed=config.seed)
+                  diffaugment=config.diffaugment, seed=config.seed,
+                  aux_classifier_weight=config.aux_classifier_weight,
+                  aux_label_kind="binary" if info.label_kind == "binary" else "onehot")
 
     def adam():
         return keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1,

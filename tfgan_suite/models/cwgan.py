@@ -22,6 +22,18 @@ from tfgan_suite import augment, conditions, losses, penalties
 from tfgan_suite.models.base import LossTrackers
 
 LOGGED = ("d_loss", "gradient_penalty", "d_real", "d_fake", "wasserstein", "g_loss")
+AUX_LOGGED = ("aux_real_loss", "aux_fake_loss")
+
+
+def _softmax_cross_entropy(labels, logits):
+    return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def _sigmoid_cross_entropy(labels, logits):
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+AUX_LOSSES = {"onehot": _softmax_cross_entropy, "binary": _sigmoid_cross_entropy}
 
 
 class CWGAN(keras.Model):
@@ -46,12 +58,19 @@ class CWGAN(keras.Model):
         generated images in both updates; "" (default, the paper) for none.
       seed: seeds the random stream (z, eps, DiffAugment), whose state lives in checkpoints
         so resumes continue it.
+      aux_classifier_weight: weight of the auxiliary classification loss (AC-GAN, Odena et al.
+        2017) when the critic has an auxiliary head (build_critic(aux_outputs=...)): the critic
+        classifies real images, the generator is pushed to make its images classified as y, as
+        the conditional CIFAR-10 WGAN-GP of Gulrajani et al. (igul222/improved_wgan_training,
+        ACGAN_SCALE on real, ACGAN_SCALE_G on fake; one weight for both here). 0: the paper.
+      aux_label_kind: "onehot" (softmax cross-entropy) or "binary" (sigmoid cross-entropy per
+        attribute) labels for the auxiliary loss.
     """
 
     def __init__(self, generator, critic, z_dim, z_mean=-1.0, loss="wgan", penalty="gp",
                  penalty_weight=10.0, original_gp=False, n_critic=5, generator_updates=1,
                  relu_output=False, batch_stats_at_inference=False, diffaugment="", seed=0,
-                 **kwargs):
+                 aux_classifier_weight=0.0, aux_label_kind="onehot", **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.critic = critic
@@ -71,8 +90,16 @@ class CWGAN(keras.Model):
         augment.parse_policy(diffaugment)  # unknown policies fail here, not mid-training
         self.diffaugment = diffaugment
         self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
+        self.aux_classifier_weight = float(aux_classifier_weight)
+        if aux_label_kind not in AUX_LOSSES:
+            raise ValueError(f"aux_label_kind must be one of {sorted(AUX_LOSSES)}")
+        self.aux_loss = AUX_LOSSES[aux_label_kind]
+        has_head = isinstance(getattr(critic, "output", None), (list, tuple))
+        if bool(self.aux_classifier_weight) != has_head:
+            raise ValueError("aux_classifier_weight > 0 needs a critic with an auxiliary head "
+                             "(build_critic(aux_outputs=...)) and a head needs a weight > 0")
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.loss_trackers = LossTrackers(LOGGED)
+        self.loss_trackers = LossTrackers(LOGGED + (AUX_LOGGED if has_head else ()))
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         super().compile(**kwargs)
@@ -116,6 +143,13 @@ class CWGAN(keras.Model):
         z, y = inputs
         return self.generate(z, y, training=training)
 
+    def _critic(self, x, y):
+        """(scores [B, 1], auxiliary logits or None)."""
+        outputs = self.critic([x, y], training=True)
+        if isinstance(outputs, (list, tuple)):
+            return outputs[0], outputs[1]
+        return outputs, None
+
     def critic_step(self, real, y):
         """Algorithm 1 lines 3-9: one critic update on a fresh real batch and fresh z."""
         z = self.sample_z(tf.shape(real)[0])
@@ -123,39 +157,50 @@ class CWGAN(keras.Model):
         real = self._augment(self._critic_units(real))
         with tf.GradientTape() as tape:
             # One critic pass over [real; fake]: half the kernel launches of two passes.
-            scores = self.critic([tf.concat([real, fake], 0), tf.concat([y, y], 0)], training=True)
+            scores, logits = self._critic(tf.concat([real, fake], 0), tf.concat([y, y], 0))
             d_real, d_fake = tf.split(scores, 2)
             loss = self.adversarial_loss(d_real, d_fake).critic
             penalty = tf.constant(0.0)
             if self.penalty is not None:
-                penalty = self.penalty(lambda x: self.critic([x, y], training=True), real, fake,
+                penalty = self.penalty(lambda x: self._critic(x, y)[0], real, fake,
                                        seed=self._seed())
             total = loss + self.penalty_weight * penalty
+            logs = {}
+            if logits is not None:   # AC-GAN: the critic classifies the real images only
+                logs["aux_real_loss"] = self.aux_loss(y, tf.split(logits, 2)[0])
+                total += self.aux_classifier_weight * logs["aux_real_loss"]
         grads = tape.gradient(total, self.critic.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables))
         d_real, d_fake = tf.reduce_mean(d_real), tf.reduce_mean(d_fake)
         return {"d_loss": total, "gradient_penalty": penalty, "d_real": d_real,
-                "d_fake": d_fake, "wasserstein": d_real - d_fake}
+                "d_fake": d_fake, "wasserstein": d_real - d_fake, **logs}
 
     def generator_step(self, y):
-        """Algorithm 1 lines 11-12: one generator update with labels of a fresh real batch."""
+        """Algorithm 1 lines 11-12: one generator update with labels of a fresh real batch.
+        Returns (generator loss, auxiliary loss on the fakes or None)."""
         z = self.sample_z(tf.shape(y)[0])
         with tf.GradientTape() as tape:
             fake = self._augment(self.generator([z, y], training=True))
-            d_fake = self.critic([fake, y], training=True)
+            d_fake, logits = self._critic(fake, y)
             loss = self.adversarial_loss(tf.zeros_like(d_fake), d_fake).generator
+            aux = None
+            if logits is not None:   # AC-GAN: G's images should be classified as y
+                aux = self.aux_loss(y, logits)
+                loss += self.aux_classifier_weight * aux
         grads = tape.gradient(loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
-        return loss
+        return loss, aux
 
     def train_step(self, data):
         x, y = data  # [n_critic + 1, B, ...]: one fresh batch per update
         critic_logs = [self.critic_step(x[i], y[i]) for i in range(self.n_critic)]
         for _ in range(self.generator_updates):
-            g_loss = self.generator_step(y[self.n_critic])
+            g_loss, aux_fake = self.generator_step(y[self.n_critic])
         self.step.assign_add(1)
         logs = {k: tf.add_n([l[k] for l in critic_logs]) / self.n_critic for k in critic_logs[0]}
         logs["g_loss"] = g_loss
+        if aux_fake is not None:
+            logs["aux_fake_loss"] = aux_fake
         return self.loss_trackers.update(logs)
 
     # ---- monitoring and export (used by tfgan_suite.callbacks / tfgan_suite.export) ----

@@ -11,6 +11,10 @@ BatchNorm follows the original's tf.contrib settings: decay 0.999, eps 1e-3, bet
 
 `channel_scale` scales every hidden layer's channels (1.0: the paper's networks; the quick start uses
 narrower ones to train in minutes on a CPU).
+
+`aux_outputs` > 0 adds an auxiliary classifier head to the critic (AC-GAN, Odena et al. 2017, as
+the conditional CIFAR-10 model of Gulrajani et al. 2017, igul222/improved_wgan_training): a Dense
+layer on the flattened last feature map, giving class logits beside the score. Off in the paper.
 """
 
 from __future__ import annotations
@@ -74,8 +78,9 @@ def build_generator(image_shape, y_dim, z_dim=Z_DIM, bn_momentum=0.999, output="
     return keras.Model([z, y], h, name=name)
 
 
-def build_critic(image_shape, y_dim, channel_scale=1.0, name="critic"):
-    """D(x, y) -> one score per example: mean of the final k4 s1 convolution's map."""
+def build_critic(image_shape, y_dim, channel_scale=1.0, aux_outputs=0, name="critic"):
+    """D(x, y) -> one score per example: mean of the final k4 s1 convolution's map.
+    With aux_outputs > 0: D(x, y) -> [score [B, 1], auxiliary logits [B, aux_outputs]]."""
     x = keras.Input(image_shape, name="x")
     y = keras.Input((y_dim,), name="y")
     y_map = layers.Lambda(lambda t: _tile_labels(*t), name="tile_y")([y, x])
@@ -85,10 +90,14 @@ def build_critic(image_shape, y_dim, channel_scale=1.0, name="critic"):
                           kernel_initializer=_conv_init(),
                           name=f"conv{i + 1}")(h)
         h = layers.LeakyReLU(0.2, name=f"lrelu{i + 1}")(h)
+    features = h
     h = layers.Conv2D(1, 4, strides=1, padding="same", kernel_initializer=_conv_init(),
-                      name="score_map")(h)
+                      name="score_map")(features)
     score = layers.GlobalAveragePooling2D(name="mean_score")(h)
-    return keras.Model([x, y], score, name=name)
+    if not aux_outputs:
+        return keras.Model([x, y], score, name=name)
+    logits = layers.Dense(aux_outputs, name="aux_logits")(layers.Flatten(name="flatten")(features))
+    return keras.Model([x, y], [score, logits], name=name)
 
 
 def _tile_labels(y, x):
