@@ -40,6 +40,8 @@ def run(dataset: str, data_dir, output: str, steps: int, batch_size: int, learni
     if steps <= 0 or batch_size <= 0:
         raise UserError("--steps and --batch_size must be positive")
     # Imported here so that flag errors are reported before TensorFlow loads.
+    from tfgan_suite import quiet
+    quiet.import_tensorflow()
     from tfgan_suite.data import load_dataset
     from tfgan_suite.metrics import attributes, domain_classifier
 
