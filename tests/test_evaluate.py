@@ -140,10 +140,13 @@ def train_slogan(root, *args):
 
 def test_slogan_gaussians8_from_run_and_saved_model(tmp_path):
     result = train_slogan(tmp_path, "--dataset=gaussians8", "--batch_size=16")
-    metrics = "nmi,ari,purity,pi_error"
+    metrics = "nmi,ari,purity,pi_error,mode_quality"
     from_run = evaluate.evaluate(request(metrics, run_dir=result["run_dir"], batch_size=4096))
     values = from_run["metrics"]
-    assert set(values) == {"nmi", "ari", "purity", "pi_l1", "pi_max_abs"}
+    assert set(values) == {"nmi", "ari", "purity", "pi_l1", "pi_max_abs", "high_quality",
+                           "modes_covered", "reverse_kl", "std_ratio_mean", "mean_offset_max"}
+    assert 0.0 <= values["high_quality"] <= 1.0 and 0 <= values["modes_covered"] <= 8
+    assert len(from_run["details"]["mode_quality"]["std_ratio"]) == 8
     assert all(0.0 <= values[k] <= 1.0 for k in ("nmi", "ari", "purity"))
     pi = from_run["details"]["pi"]
     assert pi["class_shares"] == pytest.approx([1 / 16] * 4 + [3 / 16] * 4)

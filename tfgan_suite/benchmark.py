@@ -9,9 +9,13 @@ data of the dataset's shape (no data directory needed). Measured, in alternating
 noise from other processes hits every variant alike:
 
   fit   seconds per iteration of the real path: model.fit on the tf.data pipeline, with
-        --steps_per_execution iterations per call. Timed as the DIFFERENCE of two fit calls
-        (spe and spe + N iterations), so per-call costs (tracing, callbacks, Keras' epoch
-        set-up) cancel and cannot distort the per-iteration figure.
+        --steps_per_execution iterations per call. Timed INSIDE one fit call, between the
+        end of its first call of the train function and the end of its last (a callback
+        reads the clock after each), so what fit does before the first and after the last
+        call (epoch set-up, iterator creation, teardown) is excluded however long it takes.
+        Earlier versions took the difference of two fit calls, which a per-call cost that
+        varies from call to call distorts (seen here: fit rounds from 1.2 to 2.7 s on a step
+        whose bare time was 2.6 s every time).
   bare  seconds per iteration of a plain tf.function of the same train_step on a fixed batch.
   peak  this CPU's float32 FLOP/s on a large matmul and a large convolution (the larger).
 
@@ -117,18 +121,30 @@ class Timer:
         model.make_train_function(force=True)
         self.bare_step = tf.function(model.train_step)
 
-    def _fit_call(self, iterations) -> float:
+    def _fit_call(self, iterations) -> tuple:
+        """(wall seconds of the fit call, clock readings after each train-function call)."""
+        import keras
+
+        stamps = []
+
+        class Clock(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                float(next(iter(logs.values())))   # the call's results exist: it has finished
+                stamps.append(time.perf_counter())
+
         start = time.perf_counter()
         self.model.fit(self.dataset, epochs=1, steps_per_epoch=iterations, verbose=0,
-                       shuffle=False)
-        return time.perf_counter() - start
+                       shuffle=False, callbacks=[Clock()])
+        return time.perf_counter() - start, stamps
 
     def fit(self, iterations) -> dict:
+        """Per iteration between the end of the first call and the end of the last; the
+        whole call's surplus over that rate is reported as its fixed cost."""
         extra = -(-iterations // self.spe) * self.spe
-        short = self._fit_call(self.spe)
-        long = self._fit_call(self.spe + extra)
-        per_iteration = (long - short) / extra
-        return {"s": per_iteration, "per_call_overhead_s": short - self.spe * per_iteration}
+        wall, stamps = self._fit_call(self.spe + extra)
+        per_iteration = (stamps[-1] - stamps[0]) / extra
+        return {"s": per_iteration,
+                "per_call_overhead_s": wall - (self.spe + extra) * per_iteration}
 
     def bare(self, iterations) -> dict:
         start = time.perf_counter()

@@ -121,6 +121,9 @@ def check_applicable(metrics, model: str, info: data.DatasetInfo) -> None:
         if metric.images and not info.is_image:
             raise UserError(f"metric {name!r} needs images; dataset {info.name!r} holds vectors of "
                             f"shape {info.example_shape}")
+        if metric.points and info.is_image:
+            raise UserError(f"metric {name!r} measures samples of a mixture of Gaussians (e.g. "
+                            f"gaussians8); dataset {info.name!r} holds images")
         if metric.classes and info.num_classes == 0:
             raise UserError(f"metric {name!r} needs ground-truth classes; dataset {info.name!r} "
                             "has none")

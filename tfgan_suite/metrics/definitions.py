@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfgan_suite.metrics import attributes, clustering, icfid as icfid_lib, inception_score
+from tfgan_suite.metrics import attributes, clustering, icfid as icfid_lib, inception_score, modes
 from tfgan_suite.metrics.fid import kernel_distance
 from tfgan_suite.metrics.frechet import frechet_distance
 from tfgan_suite.metrics.registry import metric
@@ -159,3 +159,18 @@ def pi_error(inputs):
     learned = inputs.mixing_coefficients()
     return attributes.pi_error(learned, truth), {"pi": {"learned": learned.tolist(),
                                                         "class_shares": truth.tolist()}}
+
+
+@metric("mode_quality", models=("slogan",), images=False, points=True, classes=True,
+        summary="VEEGAN/PacGAN sample quality on a Gaussian mixture: high-quality share, modes "
+                "covered, reverse KL, per-mode std ratio and mean offset (--num_samples points)")
+def mode_quality(inputs):
+    means, stds, weights = modes.reference_modes(inputs.source.examples, inputs.class_ids)
+    samples = inputs.shared("points", lambda: inputs.target.generate(inputs.request.num_samples))
+    result = modes.mode_quality(samples, means, stds, weights)
+    ratios, offsets = np.asarray(result["std_ratio"]), np.asarray(result["mean_offset"])
+    values = {"high_quality": result["high_quality"], "modes_covered": result["modes_covered"],
+              "reverse_kl": result["reverse_kl"],
+              "std_ratio_mean": float(np.nanmean(ratios)) if np.isfinite(ratios).any() else float("nan"),
+              "mean_offset_max": float(np.nanmax(offsets)) if np.isfinite(offsets).any() else float("nan")}
+    return values, {"mode_quality": {k: result[k] for k in ("std_ratio", "mean_offset", "mode_shares")}}

@@ -24,6 +24,7 @@ class MetricSpec:
     compute: Callable            # inputs -> (values dict, details dict)
     models: tuple = ("cwgan", "slogan")
     images: bool = True          # needs image data (not 2-D points)
+    points: bool = False         # needs point data (mixtures of Gaussians), not images
     classes: bool = False        # needs ground-truth classes of the real split
     onehot: bool = False         # needs one-hot class labels (class-conditional generation)
     extractor: str = ""          # which feature network it reads
