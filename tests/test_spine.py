@@ -69,8 +69,8 @@ def test_nan_in_the_middle_of_a_chunk_stops_the_run_and_keeps_the_last_checkpoin
     original = CWGAN.generator_step
 
     def poisoned(self, y):   # iteration 7 of 8 (the second chunk of 4) returns NaN
-        loss = original(self, y)
-        return tf.where(tf.equal(self.step, 6), tf.constant(float("nan")), loss)
+        loss, aux = original(self, y)
+        return tf.where(tf.equal(self.step, 6), tf.constant(float("nan")), loss), aux
     monkeypatch.setattr(CWGAN, "generator_step", poisoned)
     run = str(tmp_path / "run")
     config = resolve(*SMALL, "--steps=8", "--steps_per_execution=4", "--log_every=4",
