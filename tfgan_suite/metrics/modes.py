@@ -54,8 +54,14 @@ def mode_quality(samples, means, stds, weights, radius: float = RADIUS,
         if len(mine) >= 2:
             std_ratio[c] = mine.std(axis=0).mean() / stds[c]
             offset[c] = np.linalg.norm(mine.mean(axis=0) - means[c]) / stds[c]
+
+    def summary(values, reduce):   # NaN when no mode has two high-quality points
+        finite = values[np.isfinite(values)]
+        return float(reduce(finite)) if len(finite) else float("nan")
     return {
         "high_quality": float(good.mean()) if len(samples) else 0.0,
+        "std_ratio_mean": summary(std_ratio, np.mean),
+        "mean_offset_max": summary(offset, np.max),
         "modes_covered": int(covered.sum()),
         "reverse_kl": reverse_kl if n_good else float("nan"),
         "std_ratio": std_ratio.tolist(),
