@@ -114,6 +114,20 @@ def test_resume_restores_prior_and_schedules(tmp_path):
         train(resolve(*args, "--steps=4"))
 
 
+def test_nolearn_pi_keeps_pi_uniform_while_mu_and_sigma_move(tmp_path):
+    """--nolearn_pi (DeLiGAN-like ablation): Eq. 7 is skipped, the rest of Algorithm 1 runs."""
+    for flag, run in (("--learn_pi", "learnt"), ("--nolearn_pi", "fixed")):
+        train(resolve("--dataset=gaussians8", f"--run_dir={tmp_path}/{run}", *FAST,
+                      "--batch_size=16", "--steps=2", flag))
+    learnt, _, _ = runs.load_trained_model(str(tmp_path / "learnt"))
+    fixed, config, _ = runs.load_trained_model(str(tmp_path / "fixed"))
+    assert config.learn_pi is False
+    np.testing.assert_allclose(fixed.prior.mixing_coefficients().numpy(), np.full(8, 1 / 8),
+                               atol=1e-7)
+    assert not np.allclose(learnt.prior.mixing_coefficients().numpy(), 1 / 8, atol=1e-7)
+    assert not np.allclose(fixed.prior.sigma.numpy(), np.eye(64))
+
+
 def test_export_endpoints_run_under_saved_model_cli(tmp_path):
     result = train(resolve("--dataset=gaussians8", f"--run_dir={tmp_path}/run", "--steps=1",
                            *FAST[:-1], "--batch_size=16", f"--export_dir={tmp_path}/exports"))

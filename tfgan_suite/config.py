@@ -123,6 +123,7 @@ class SLOGANConfig(RunConfig):
     schedule_end: float
     simclr: bool
     sigma_grad_scale: str
+    learn_pi: bool
     generator_batch_factor: int
     encoder_weight_decay: float
     probe_data: Optional[str]
@@ -151,7 +152,8 @@ def gaussian_z_mean(config: RunConfig) -> Optional[float]:
 
 # Settings added after a run directory may have been written, with the value that reproduces
 # what those runs did: a missing one is filled in rather than refused.
-ADDED_SETTINGS = {"cwgan": {"aux_classifier_weight": 0.0}}
+ADDED_SETTINGS = {"cwgan": {"aux_classifier_weight": 0.0},
+                  "slogan": {"learn_pi": True}}
 
 
 def from_json(obj: dict, source: str = "config") -> RunConfig:
@@ -306,6 +308,9 @@ def define_flags():
     flags.DEFINE_enum("sigma_grad_scale", None, ["paper", "original"], "slogan: the Sigma "
                       "gradient of Eq. 5 (paper, default: 1/2 sym(E[S]), the exact gradient) or "
                       "the original code's (no 1/2: a step twice as large).")
+    flags.DEFINE_boolean("learn_pi", None, "slogan: update the mixing coefficients pi = softmax(rho) "
+                         "with Eq. 7 (default, the paper). --nolearn_pi keeps pi uniform, as DeLiGAN "
+                         "(Gurumurthy et al., 2017) and the paper's 'w/o rho update' ablation (Table 8).")
     flags.DEFINE_string("probe_data", None, "slogan: attribute manipulation (Sec. 3.4) with probe "
                         "data: a folder with one subfolder of PNG/JPEG images per latent component "
                         "(named 0..K-1, or see --probe_folders) at the training resolution "
@@ -367,7 +372,8 @@ SLOGAN_FLAGS = {"num_components": "num_components", "feature_dim": "feature_dim"
                 "gumbel_temperature": "tau", "u2c_weight": "u2c_weight",
                 "feature_scale": "feature_scale", "angular_margin": "margin",
                 "prior_learning_rate": "prior_learning_rate", "schedule_end": "schedule_end",
-                "simclr": "simclr", "sigma_grad_scale": "sigma_grad_scale"}
+                "simclr": "simclr", "sigma_grad_scale": "sigma_grad_scale",
+                "learn_pi": "learn_pi"}
 PROBE_FLAGS = ("probe_data", "probe_folders", "probe_weight", "probe_mixup",
                "probe_mixup_iterations", "probe_loss")
 

@@ -52,7 +52,7 @@ class SLOGAN(keras.Model):
     def __init__(self, generator, discriminator, encoder, prior, total_steps, tau, u2c_weight,
                  feature_scale, margin, learning_rate, prior_learning_rate, loss="wgan",
                  penalty="lp", penalty_weight=10.0, schedule_end=0.0, simclr=False,
-                 encoder_weight_decay=1e-4, generator_batch_factor=2, lr_decay=True,
+                 encoder_weight_decay=1e-4, generator_batch_factor=2, lr_decay=True, learn_pi=True,
                  unit_interval=False,
                  real_augment=False, probe=None, seed=0, **kwargs):
         super().__init__(**kwargs)
@@ -71,6 +71,7 @@ class SLOGAN(keras.Model):
         self.encoder_weight_decay = float(encoder_weight_decay)
         self.generator_batch_factor = int(generator_batch_factor)
         self.lr_decay = bool(lr_decay)
+        self.learn_pi = bool(learn_pi)
         self.unit_interval = bool(unit_interval)
         self.real_augment = bool(real_augment)
         self.probe = probe
@@ -194,7 +195,10 @@ class SLOGAN(keras.Model):
         # g_loss is the batch MEAN of l(z_i); the estimators need d(sum_i l(z_i))/dz.
         dldz = grads[-1] * tf.cast(z_batch, tf.float32)
         lr = self.prior_learning_rate * decay
-        valid = self.prior.apply_stein_update(z, dldz, adversarial, 10.0 * lr, lr, lr)
+        # Algorithm 1: mu with 10 gamma, Sigma and rho with gamma; rho frozen (pi stays uniform)
+        # for the DeLiGAN-like ablation.
+        lr_rho = lr if self.learn_pi else 0.0
+        valid = self.prior.apply_stein_update(z, dldz, adversarial, 10.0 * lr, lr, lr_rho)
         logs = {"g_loss": g_loss, "u2c_loss": u2c, "simclr_loss": simclr}
         if self.probe is not None:
             valid = self._probe_mu_step(probe_grad_mu, 10.0 * lr, valid)
@@ -327,7 +331,7 @@ def build(config, info: DatasetInfo) -> SLOGAN:
                    prior_learning_rate=config.prior_learning_rate, loss=config.loss,
                    penalty=config.penalty, penalty_weight=config.penalty_weight,
                    schedule_end=config.schedule_end, simclr=config.simclr,
-                   encoder_weight_decay=config.encoder_weight_decay,
+                   encoder_weight_decay=config.encoder_weight_decay, learn_pi=config.learn_pi,
                    generator_batch_factor=config.generator_batch_factor,
                    unit_interval=family == "mnist", real_augment=family in ("cifar", "celeba"),
                    probe=probe_objective(config, info), seed=config.seed)

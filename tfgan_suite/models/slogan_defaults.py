@@ -4,14 +4,15 @@
 # family of networks, K components, latent d, encoder features, Gumbel tau, lambda (U2C weight),
 # eta (G/E learning rate; D uses 4 eta), gamma (Sigma/rho; mu uses 10 gamma), feature scale s,
 # angular margin m, adversarial loss, penalty (weight lambda 10), the Sigma gradient of Eq. 5,
-# end of the lambda/m schedule, SimCLR, batch size,
+# end of the lambda/m schedule, SimCLR, whether pi is learnt (Eq. 7), batch size,
 # generator batch as a multiple of B (slogan_cifar2.py samples 2B z for the G/E/prior step,
 # slogan_synthetic.py B), encoder L2 weight decay (1e-4 in slogan_cifar2.py, none in
 # slogan_synthetic.py). Where no original code exists (MNIST, FMNIST, CelebA) the CIFAR code's
 # choices are used.
 _COMMON = dict(latent_dim=64, feature_dim=64, tau=0.01, loss="wgan", penalty="lp",
                schedule_end=0.0, simclr=False, batch_size=64, generator_batch_factor=2,
-               encoder_weight_decay=1e-4, penalty_weight=10.0, sigma_grad_scale="paper")
+               encoder_weight_decay=1e-4, penalty_weight=10.0, sigma_grad_scale="paper",
+               learn_pi=True)
 _CIFAR = dict(_COMMON, family="cifar", latent_dim=128, feature_dim=128, u2c_weight=1.0,
               learning_rate=1e-4, prior_learning_rate=2e-3, feature_scale=4.0, margin=0.5,
               penalty="alp", simclr=True)
