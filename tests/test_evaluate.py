@@ -140,11 +140,15 @@ def train_slogan(root, *args):
 
 def test_slogan_gaussians8_from_run_and_saved_model(tmp_path):
     result = train_slogan(tmp_path, "--dataset=gaussians8", "--batch_size=16")
-    metrics = "nmi,ari,purity,pi_error,mode_quality"
+    metrics = "nmi,ari,purity,pi_error,pi_error_matched,mode_quality"
     from_run = evaluate.evaluate(request(metrics, run_dir=result["run_dir"], batch_size=4096))
     values = from_run["metrics"]
-    assert set(values) == {"nmi", "ari", "purity", "pi_l1", "pi_max_abs", "high_quality",
+    assert set(values) == {"nmi", "ari", "purity", "pi_l1", "pi_max_abs", "pi_matched_l1",
+                           "pi_matched_max_abs", "pi_majority_class", "high_quality",
                            "modes_covered", "reverse_kl", "std_ratio_mean", "mean_offset_max"}
+    # pi is still ~1/8 everywhere, so any matching gives the same error.
+    assert values["pi_matched_l1"] == pytest.approx(0.5, abs=0.01)
+    assert sorted(from_run["details"]["pi_matched"]["assignment"]) == list(range(8))
     assert 0.0 <= values["high_quality"] <= 1.0 and 0 <= values["modes_covered"] <= 8
     assert len(from_run["details"]["mode_quality"]["std_ratio"]) == 8
     assert all(0.0 <= values[k] <= 1.0 for k in ("nmi", "ari", "purity"))
@@ -160,7 +164,7 @@ def test_slogan_gaussians8_from_run_and_saved_model(tmp_path):
     # Clustering and pi read the same networks and prior; mode_quality's samples come from the
     # export's own sampler (stateful noise), so only its presence is compared.
     clustering = {k: v for k, v in values.items() if k in ("nmi", "ari", "purity", "pi_l1",
-                                                            "pi_max_abs")}
+                                                            "pi_max_abs", "pi_matched_l1")}
     assert {k: served["metrics"][k] for k in clustering} == pytest.approx(clustering, abs=1e-6)
     assert set(served["metrics"]) == set(values)
     with pytest.raises(UserError, match="'fid' needs images"):

@@ -377,3 +377,16 @@ def test_pi_error_sorted_and_assigned():
     assert attributes.pi_error([3, 1], [1, 3])["pi_l1"] == pytest.approx(0.0)
     with pytest.raises(UserError, match="true ratios"):
         attributes.pi_error([0.5, 0.5], [0.2, 0.3, 0.5])
+
+
+def test_components_are_matched_to_the_classes_their_real_examples_fall_in():
+    # Class 0 (3 examples) lies in component 2, class 1 (1 example) in component 0; component 1
+    # is empty. A sorted matching would pair class 0 with the largest pi instead.
+    p = np.array([[0.1, 0.0, 0.9], [0.0, 0.2, 0.8], [0.3, 0.0, 0.7], [0.9, 0.1, 0.0]])
+    assignment = attributes.match_components(p, np.array([0, 0, 0, 1]), 2)
+    assert assignment.tolist() == [2, 0]
+    learned = np.array([0.6, 0.1, 0.3])            # component 0 has the largest share
+    errors = attributes.pi_error(learned, [0.75, 0.25], assignment)
+    assert errors == pytest.approx({"pi_l1": 0.45 + 0.35, "pi_max_abs": 0.45})
+    with pytest.raises(UserError, match="one to one"):
+        attributes.match_components(p[:, :1], np.array([0, 0, 0, 1]), 2)

@@ -139,6 +139,23 @@ class SLOGANTarget:
         return self._pi.copy()
 
 
+def model_target(info: TargetInfo, model, label_pool: np.ndarray, seed: int):
+    """The target of a model in memory (restored from a run directory's checkpoint), at the
+    weights it holds now. Sampling is seeded by `seed` only: it leaves the model's own noise
+    stream untouched."""
+    import tensorflow as tf
+
+    step = int(model.step.numpy())
+    if info.model == "cwgan":
+        return CWGANTarget(info, step, lambda z, y: model.generate(z, y).numpy(), label_pool, seed)
+    return SLOGANTarget(
+        info, step,
+        lambda ids, seed: model.generate_component(tf.constant(ids, tf.int32),
+                                                   seed=tf.constant(seed, tf.int32)),
+        lambda x: model.cluster_probabilities(tf.constant(x)),
+        model.prior.mixing_coefficients().numpy(), seed)
+
+
 def load_target(info: TargetInfo, label_pool: np.ndarray, seed: int):
     """Restore the model described by `info`: a CWGANTarget or a SLOGANTarget.
 
@@ -149,16 +166,7 @@ def load_target(info: TargetInfo, label_pool: np.ndarray, seed: int):
     if info.source == "run_dir":
         from tfgan_suite import runs
         model, _, _ = runs.load_trained_model(info.path)
-        step = int(model.step.numpy())
-        if info.model == "cwgan":
-            return CWGANTarget(info, step, lambda z, y: model.generate(z, y).numpy(), label_pool,
-                               seed)
-        return SLOGANTarget(
-            info, step,
-            lambda ids, seed: model.generate_component(tf.constant(ids, tf.int32),
-                                                       seed=tf.constant(seed, tf.int32)),
-            lambda x: model.cluster_probabilities(tf.constant(x)),
-            model.prior.mixing_coefficients().numpy(), seed)
+        return model_target(info, model, label_pool, seed)
 
     from tfgan_suite.export import read_metadata
     meta = read_metadata(info.path)

@@ -20,6 +20,13 @@ by --features ("inception_<resize>" or "classifier"):
   attribute_accuracy  cWGAN: domain-classifier accuracy on images     attribute_accuracy
                       generated for each class
   pi_error            SLOGAN: learned pi vs the split's class shares  pi_l1, pi_max_abs
+                      (components sorted by share: the most favourable matching)
+  pi_error_matched    the same with each class matched to the component pi_matched_l1,
+                      its real examples fall in (Hungarian on p(c|x))  pi_matched_max_abs,
+                                                                       pi_majority_class
+  mode_quality        Gaussian-mixture data: VEEGAN/PacGAN sample     high_quality, modes_covered,
+                      quality (3-sd rule)                              reverse_kl, std_ratio_mean,
+                                                                       mean_offset_max
 
 Results: one JSON line per evaluation (step, time, metric values, settings) appended to
 <run_dir>/metrics.jsonl, or for a SavedModel to metrics.jsonl next to its version directory
@@ -336,7 +343,11 @@ def check_data(metrics, source: data.ArraySource, target) -> None:
                         f"to its own mixture component, but the model has {k} components")
     if "pi_error" in metrics and k != info.num_classes:
         raise UserError(f"pi_error compares the {k} learned mixing coefficients with the shares "
-                        f"of the {info.num_classes} classes of {info.name!r}: they must match")
+                        f"of the {info.num_classes} classes of {info.name!r}: they must match "
+                        f"(pi_error_matched allows more components than classes)")
+    if "pi_error_matched" in metrics and k < info.num_classes:
+        raise UserError(f"pi_error_matched matches each of the {info.num_classes} classes of "
+                        f"{info.name!r} to its own component, but the model has {k} components")
 
 
 def output_path(target_info: eval_targets.TargetInfo, request: Request) -> str:
@@ -365,49 +376,87 @@ def write_tensorboard(logdir: str, step: int, values: dict) -> None:
     writer.close()
 
 
+@dataclasses.dataclass
+class Session:
+    """What every evaluation of one request shares: the model's description, the feature
+    networks and the real split (loaded once; tfgan_suite.reproduce measures many checkpoints
+    of a run with one session)."""
+
+    request: Request
+    target_info: eval_targets.TargetInfo
+    extractors: dict
+    source: data.ArraySource
+    fid_external: bool = False
+
+    @classmethod
+    def open(cls, request: Request, fid_extractor=None) -> "Session":
+        """Checks in the order of the module docstring; loads the feature networks and data."""
+        request = dataclasses.replace(request, metrics=parse_metrics(request.metrics))
+        check_request(request)
+        target_info = eval_targets.describe_target(request.run_dir, request.saved_model)
+        info = target_info.dataset_info()
+        check_applicable(request.metrics, target_info.model, info)
+        extractors = load_extractors(request, info, fid_extractor)
+        source = data.load_dataset(target_info.dataset, request.data_dir or target_info.data_dir,
+                                   request.split, **target_info.dataset_options)
+        return cls(request, target_info, extractors, source, fid_extractor is not None)
+
+    def settings(self) -> dict:
+        request, extractors = self.request, self.extractors
+        settings = dict(split=request.split, num_real=len(self.source),
+                        num_samples=request.num_samples,
+                        samples_per_class=request.samples_per_class,
+                        batch_size=request.batch_size, seed=request.seed,
+                        features=request.features,
+                        feature_extractors={k: e.distance_name for k, e in extractors.items()})
+        if "inception" in extractors:
+            settings["fid_resize"] = getattr(extractors["inception"], "resize", None)
+            if not self.fid_external:
+                from tfgan_suite.metrics.inception import default_weights_path
+                settings["fid_weights"] = os.path.abspath(request.fid_weights or
+                                                          default_weights_path())
+        if "classifier" in extractors:
+            settings["classifier"] = os.path.abspath(request.classifier)
+        if any(n in request.metrics for n in ("nmi", "ari", "purity")):
+            from tfgan_suite.metrics import clustering
+            settings.update(kmeans_n_init=clustering.KMEANS_N_INIT,
+                            kmeans_random_state=clustering.KMEANS_RANDOM_STATE,
+                            nmi_average_method=clustering.NMI_AVERAGE_METHOD)
+        return settings
+
+    def measure(self, target, source_tag: dict) -> dict:
+        """The record of one target: step, metric values, details, settings."""
+        started = time.time()
+        check_data(self.request.metrics, self.source, target)
+        values, details, warnings = compute_metrics(target, self.source, self.extractors,
+                                                    self.request)
+        info = self.target_info
+        return dict(timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(
+                        timespec="seconds"),
+                    step=target.step, model=info.model, dataset=info.dataset, source=source_tag,
+                    requested=list(self.request.metrics), metrics=values, details=details,
+                    settings=self.settings(), warnings=warnings,
+                    elapsed_s=round(time.time() - started, 2))
+
+    def write(self, record: dict) -> str:
+        """Append the record to metrics.jsonl (and TensorBoard for run directories)."""
+        path = output_path(self.target_info, self.request)
+        append_jsonl(path, record)
+        if self.request.tensorboard and self.target_info.source == "run_dir":
+            write_tensorboard(os.path.join(self.target_info.path, "tensorboard"), record["step"],
+                              record["metrics"])
+        return path
+
+
 def evaluate(request: Request, fid_extractor=None) -> dict:
     """Run the evaluation, append its record (returned) to metrics.jsonl and TensorBoard."""
     started = time.time()
-    request = dataclasses.replace(request, metrics=parse_metrics(request.metrics))
-    check_request(request)
-    target_info = eval_targets.describe_target(request.run_dir, request.saved_model)
-    info = target_info.dataset_info()
-    check_applicable(request.metrics, target_info.model, info)
-    extractors = load_extractors(request, info, fid_extractor)
-
-    source = data.load_dataset(target_info.dataset, request.data_dir or target_info.data_dir,
-                               request.split, **target_info.dataset_options)
-    target = eval_targets.load_target(target_info, source.labels, request.seed)
-    check_data(request.metrics, source, target)
-
-    values, details, warnings = compute_metrics(target, source, extractors, request)
-
-    settings = dict(split=request.split, num_real=len(source), num_samples=request.num_samples,
-                    samples_per_class=request.samples_per_class, batch_size=request.batch_size,
-                    seed=request.seed, features=request.features,
-                    feature_extractors={k: e.distance_name for k, e in extractors.items()})
-    if "inception" in extractors:
-        settings["fid_resize"] = getattr(extractors["inception"], "resize", None)
-        if fid_extractor is None:
-            from tfgan_suite.metrics.inception import default_weights_path
-            settings["fid_weights"] = os.path.abspath(request.fid_weights or default_weights_path())
-    if "classifier" in extractors:
-        settings["classifier"] = os.path.abspath(request.classifier)
-    if any(n in request.metrics for n in ("nmi", "ari", "purity")):
-        from tfgan_suite.metrics import clustering
-        settings.update(kmeans_n_init=clustering.KMEANS_N_INIT,
-                        kmeans_random_state=clustering.KMEANS_RANDOM_STATE,
-                        nmi_average_method=clustering.NMI_AVERAGE_METHOD)
-    record = dict(timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                  step=target.step, model=target_info.model, dataset=target_info.dataset,
-                  source={target_info.source: target_info.path}, requested=list(request.metrics),
-                  metrics=values, details=details, settings=settings, warnings=warnings,
-                  elapsed_s=round(time.time() - started, 2))
-    path = output_path(target_info, request)
-    append_jsonl(path, record)
-    record["written_to"] = path
-    if request.tensorboard and target_info.source == "run_dir":
-        write_tensorboard(os.path.join(target_info.path, "tensorboard"), target.step, values)
+    session = Session.open(request, fid_extractor)
+    info = session.target_info
+    target = eval_targets.load_target(info, session.source.labels, session.request.seed)
+    record = session.measure(target, {info.source: info.path})
+    record["elapsed_s"] = round(time.time() - started, 2)
+    record["written_to"] = session.write(record)
     return record
 
 

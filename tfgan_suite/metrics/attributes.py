@@ -40,6 +40,22 @@ def attribute_accuracy(predictions, targets, label_kind: str, threshold: float =
     raise UserError(f"attribute accuracy needs one-hot or binary labels, not {label_kind!r}")
 
 
+def match_components(cluster_probabilities, class_ids, num_classes: int) -> np.ndarray:
+    """assignment[y] = the mixture component of class y: the one-to-one matching (Hungarian,
+    scipy.optimize.linear_sum_assignment) that maximises sum_y sum_{x in y} p(c_y | x) over the
+    real examples. Needs at least as many components as classes."""
+    import scipy.optimize
+
+    p = np.asarray(cluster_probabilities, np.float64)
+    class_ids = np.asarray(class_ids)
+    if p.shape[1] < num_classes:
+        raise UserError(f"{p.shape[1]} mixture components cannot be matched one to one with "
+                        f"{num_classes} classes")
+    mass = np.stack([p[class_ids == y].sum(axis=0) for y in range(num_classes)])
+    rows, cols = scipy.optimize.linear_sum_assignment(-mass)
+    return cols[np.argsort(rows)]
+
+
 def pi_error(estimated, true, assignment=None) -> dict:
     """{"pi_l1": sum |pi_hat - pi|, "pi_max_abs": max |pi_hat - pi|} after matching components.
 

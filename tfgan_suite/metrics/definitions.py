@@ -161,6 +161,23 @@ def pi_error(inputs):
                                                         "class_shares": truth.tolist()}}
 
 
+@metric("pi_error_matched", models=("slogan",), images=False, classes=True,
+        summary="learned pi against the class shares, each class matched to the component its "
+                "real examples fall in (Hungarian on p(c|x)); pi of the majority class's component")
+def pi_error_matched(inputs):
+    counts = np.bincount(inputs.class_ids, minlength=inputs.num_classes)
+    truth = counts / counts.sum()
+    learned = inputs.mixing_coefficients()
+    assignment = attributes.match_components(inputs.cluster_probabilities(), inputs.class_ids,
+                                             inputs.num_classes)
+    errors = attributes.pi_error(learned, truth, assignment)
+    majority = int(np.argmax(truth))
+    values = {"pi_matched_l1": errors["pi_l1"], "pi_matched_max_abs": errors["pi_max_abs"],
+              "pi_majority_class": float(learned[assignment[majority]] / learned.sum())}
+    return values, {"pi_matched": {"assignment": assignment.tolist(), "learned": learned.tolist(),
+                                   "class_shares": truth.tolist(), "majority_class": majority}}
+
+
 @metric("mode_quality", models=("slogan",), images=False, points=True, classes=True,
         summary="VEEGAN/PacGAN sample quality on a Gaussian mixture: high-quality share, modes "
                 "covered, reverse KL, per-mode std ratio and mean offset (--num_samples points)")
