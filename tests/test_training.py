@@ -101,6 +101,18 @@ def test_resume_restores_step_optimizer_slots_and_z_stream(tmp_path):
     assert not np.array_equal(seed_state, np.zeros_like(seed_state))
 
 
+def test_stop_at_and_max_minutes_end_an_invocation_that_the_same_command_continues(tmp_path):
+    args = ["--model=slogan", "--dataset=gaussians8", f"--run_dir={tmp_path}/run", *FAST,
+            "--batch_size=16", "--steps=4", "--steps_per_execution=1"]
+    assert train(resolve(*args), stop_at=2)["steps"] == 2
+    assert runs.read_config(str(tmp_path / "run")).steps == 4      # the schedule keeps its length
+    # A time limit already spent ends the invocation after its first call (one iteration).
+    assert train(resolve(*args), max_minutes=1e-9)["steps"] == 3
+    assert train(resolve(*args))["steps"] == 4
+    with pytest.raises(UserError, match="--stop_at must be"):
+        train(resolve(*args), stop_at=0)
+
+
 def test_resume_with_changed_settings_is_refused(tmp_path):
     train(resolve("--dataset=mnist5k", f"--run_dir={tmp_path}/run", "--n_critic=1", "--steps=1", *FAST))
     with pytest.raises(UserError, match="different settings"):

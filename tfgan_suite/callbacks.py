@@ -168,6 +168,19 @@ class SampleGrid(EveryN):
             self.write()
 
 
+class TimeLimit(keras.callbacks.Callback):
+    """Ends fit() at the first tf.function call that finishes after `seconds` of training; the
+    Checkpointer's on_train_end then saves that iteration, so the run resumes from it."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.deadline = time.monotonic() + seconds
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() >= self.deadline:
+            self.model.stop_training = True
+
+
 class Checkpointer(EveryN):
     """Saves the run's state every `every` iterations and when training ends."""
 

@@ -224,6 +224,11 @@ def define_flags():
     flags.DEFINE_integer("steps", None, "Generator iterations to train in total (each runs n_critic "
                          "critic updates). Default: cwgan --epochs worth of iterations; slogan "
                          "100,000 (paper; it also sets SLOGAN's schedules, so a run keeps it).")
+    flags.DEFINE_integer("stop_at", None, "Stop this invocation at iteration N (< --steps), with "
+                         "a checkpoint. The run keeps its length --steps (SLOGAN's schedules follow "
+                         "it); the same command without --stop_at continues it.")
+    flags.DEFINE_float("max_minutes", None, "Stop this invocation after M minutes of training, "
+                       "with a checkpoint (for time-limited machines); rerunning resumes.")
     flags.DEFINE_float("epochs", None, "cwgan: epochs (dataset size / batch size generator "
                        "iterations) when --steps is unset (> 0). Paper: 100; the original code's "
                        "default: 25.")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Optional
 
 from absl import app, flags, logging
 
@@ -47,8 +48,16 @@ def fit_iterations(model, source, config, chunk, count, train_callbacks):
               verbose=0)   # progress.ProgressBar reports every iteration instead
 
 
-def train(config: config_lib.RunConfig) -> dict:
-    """Run (or resume) training for a resolved config; returns a summary dict."""
+def train(config: config_lib.RunConfig, stop_at: Optional[int] = None,
+          max_minutes: Optional[float] = None) -> dict:
+    """Run (or resume) training for a resolved config; returns a summary dict.
+
+    stop_at: end this invocation at that iteration instead of the run's length.
+    max_minutes: end it (checkpointed, resumable) once that much training time has passed."""
+    if stop_at is not None and stop_at <= 0:
+        raise UserError(f"--stop_at must be a positive iteration, got {stop_at}")
+    if max_minutes is not None and not max_minutes > 0:
+        raise UserError(f"--max_minutes must be positive, got {max_minutes}")
     from tfgan_suite import data
 
     info = data.describe(config.dataset, **config.dataset_options)
@@ -62,10 +71,10 @@ def train(config: config_lib.RunConfig) -> dict:
     if config.export:
         runs.check_output_dir(config.export_dir, "export_dir")
     with runs.RunLock(config.run_dir):
-        return _train_locked(config)
+        return _train_locked(config, stop_at, max_minutes)
 
 
-def _train_locked(config: config_lib.RunConfig) -> dict:
+def _train_locked(config: config_lib.RunConfig, stop_at, max_minutes) -> dict:
     from tfgan_suite import callbacks, cleanup, data, machine, progress
     from tfgan_suite.data.download import download
     from tfgan_suite.export import export_generator
@@ -103,17 +112,25 @@ def _train_locked(config: config_lib.RunConfig) -> dict:
     else:
         print(f"starting at iteration 0 of {steps}")
 
-    if start < steps:
+    end = steps if stop_at is None else min(stop_at, steps)
+    if start < end:
         grid_fn = model.grid_fn(source, config.grid_rows, config.seed)
         bar = progress.ProgressBar(start, steps)
         progress.instrument(model, bar)
         train_callbacks = [*callbacks.training_callbacks(model, config, grid_fn, manager),
                            progress.ProgressLogs(bar)]
+        if max_minutes is not None:
+            train_callbacks.append(callbacks.TimeLimit(max_minutes * 60.0))
         bar.begin()
-        for chunk, count in execution_plan(steps - start, config.steps_per_execution):
+        for chunk, count in execution_plan(end - start, config.steps_per_execution):
             fit_iterations(model, source, config, chunk, count, train_callbacks)
+            if model.stop_training:
+                break
+        if int(model.step.numpy()) < steps:
+            print(f"stopped at iteration {int(model.step.numpy())} of {steps} (checkpointed; "
+                  f"the same command without --stop_at / --max_minutes continues)")
     else:
-        print(f"{config.run_dir} already reached {start} of {steps} iterations")
+        print(f"{config.run_dir} already reached {start} of {end} iterations")
 
     exported = None
     if config.export:
@@ -142,7 +159,7 @@ def main(argv):
     from tfgan_suite import callbacks
 
     try:
-        train(config)
+        train(config, stop_at=FLAGS.stop_at, max_minutes=FLAGS.max_minutes)
     except callbacks.NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(3)
