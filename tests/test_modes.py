@@ -26,6 +26,8 @@ def test_real_samples_score_as_perfect():
     assert result["reverse_kl"] == pytest.approx(0.0, abs=1e-3)
     # Spread of the points kept within 3 sigma: sqrt(E[r^2 | r <= 3] / 2) per coordinate.
     truncated = np.sqrt((2 - 11 * np.exp(-4.5)) / (1 - np.exp(-4.5)) / 2)
+    assert modes.REAL_STD_RATIO == pytest.approx(truncated) and truncated == pytest.approx(0.974, abs=1e-3)
+    assert modes.REAL_HIGH_QUALITY == pytest.approx(1 - np.exp(-4.5))
     assert np.allclose(result["std_ratio"], truncated, atol=0.01)
     assert np.all(np.asarray(result["mean_offset"]) < 0.03)
 

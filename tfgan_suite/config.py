@@ -342,6 +342,8 @@ def define_flags():
                         "Default <data_dir>/tfgan_cache.")
     flags.DEFINE_string("attribute_normalization", None, "EFIGI attribute scaling: none "
                         "(original) or minmax.")
+    flags.DEFINE_float("mode_variance", None, "gaussians8: per-coordinate variance of every "
+                       "Gaussian (> 0). Paper: 0.01 (Fig. 1); Fig. 11 also shows 0.05 and 0.1.")
     flags.DEFINE_list("class_ratio", None, "Imbalance ratio for mnist2 / cifar2 / fmnist5, e.g. 7,3.")
 
 
@@ -444,6 +446,8 @@ def _dataset_options(f) -> dict:
         options["cache_dir"] = os.path.abspath(f.cache_dir)
     if f.attribute_normalization:
         options["normalization"] = f.attribute_normalization
+    if f.mode_variance is not None:
+        options["variance"] = f.mode_variance
     if f.class_ratio:
         try:
             options["ratio"] = tuple(float(r) for r in f.class_ratio)

@@ -6,6 +6,7 @@ Layout of <run_dir>:
                      starts (what a resume is checked against; what export/generate read)
   invocations.jsonl  one line per `train` invocation: time, argv, host, pid, the allowed
                      settings it changed, its start iteration, the machine it ran on
+  training_time.jsonl  one line per invocation that trained: iterations from / to, wall time
   lock               present while a `train` process uses the directory (pid, host, start)
   checkpoints/       tf.train.CheckpointManager files (networks, both optimisers, step, z stream)
   tensorboard/       TensorBoard event files
@@ -38,6 +39,7 @@ from tfgan_suite.errors import UserError
 
 CONFIG_FILE = "config.json"
 INVOCATIONS_FILE = "invocations.jsonl"
+TRAINING_TIME_FILE = "training_time.jsonl"
 LOCK_FILE = "lock"
 MIN_FREE_BYTES = 64 * 2 ** 20   # a checkpoint of the larger models plus sample grids
 
@@ -122,12 +124,30 @@ def append_invocation(config: config_lib.RunConfig, changes: Optional[dict], sta
         os.fsync(fh.fileno())
 
 
-def read_invocations(run_dir: str) -> list:
-    path = os.path.join(run_dir, INVOCATIONS_FILE)
+def append_training_time(run_dir: str, start: int, end: int, seconds: float):
+    """One line of <run_dir>/training_time.jsonl: iterations start -> end took `seconds` of
+    wall time in fit() (start-up and tracing included), on this machine."""
+    from tfgan_suite import machine
+
+    record = dict(time=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                  start_iteration=start, end_iteration=end, seconds=round(seconds, 2),
+                  machine=machine.one_line(), cores=len(os.sched_getaffinity(0)))
+    with open(os.path.join(run_dir, TRAINING_TIME_FILE), "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_jsonl(path: str) -> list:
+    """The records of a JSON-lines file ([] when it does not exist)."""
     if not os.path.exists(path):
         return []
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+def read_invocations(run_dir: str) -> list:
+    return read_jsonl(os.path.join(run_dir, INVOCATIONS_FILE))
 
 
 # --------------------------------------------------------------------------- training lock

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Optional
 
 from absl import app, flags, logging
@@ -122,10 +123,13 @@ def _train_locked(config: config_lib.RunConfig, stop_at, max_minutes) -> dict:
         if max_minutes is not None:
             train_callbacks.append(callbacks.TimeLimit(max_minutes * 60.0))
         bar.begin()
+        began = time.monotonic()
         for chunk, count in execution_plan(end - start, config.steps_per_execution):
             fit_iterations(model, source, config, chunk, count, train_callbacks)
             if model.stop_training:
                 break
+        runs.append_training_time(config.run_dir, start, int(model.step.numpy()),
+                                  time.monotonic() - began)
         if int(model.step.numpy()) < steps:
             print(f"stopped at iteration {int(model.step.numpy())} of {steps} (checkpointed; "
                   f"the same command without --stop_at / --max_minutes continues)")

@@ -9,7 +9,8 @@ mode's standard deviation. Reported:
   reverse_kl      KL(generated || real) between the mode histogram of the high-quality points
                   and the real mode weights (PacGAN's reverse KL; 0 when they match);
   per mode:       std_ratio = generated / real standard deviation of the mode's high-quality
-                  points (1 when the spread is right, < 1 when too tight), and mean_offset =
+                  points (REAL_STD_RATIO = 0.974 for real samples, as the 3-sd cut trims the
+                  tails; smaller when too tight), and mean_offset =
                   distance of their mean from the real mode mean, in real standard deviations.
 The reference modes are the real split itself: per-class mean, standard deviation (averaged
 over the coordinates) and share of points, so the numbers are in the units the model sees.
@@ -21,6 +22,12 @@ import numpy as np
 
 RADIUS = 3.0
 CAPTURED_FRACTION = 0.2
+# What real samples of an isotropic 2-D Gaussian score: the share within RADIUS standard
+# deviations, 1 - exp(-r^2/2), and the spread of those points, sqrt(E[r^2 | r <= R] / 2), which
+# the truncation makes smaller than the full standard deviation (0.974 at R = 3).
+REAL_HIGH_QUALITY = 1.0 - np.exp(-RADIUS ** 2 / 2)
+REAL_STD_RATIO = float(np.sqrt((2.0 - (RADIUS ** 2 + 2.0) * np.exp(-RADIUS ** 2 / 2))
+                               / REAL_HIGH_QUALITY / 2.0))
 
 
 def reference_modes(points: np.ndarray, class_ids: np.ndarray) -> tuple:

@@ -1,0 +1,140 @@
+"""The papers' experiments that `python -m tfgan_suite.reproduce` runs: settings, metrics, and
+the values the papers report for them.
+
+Each experiment trains the paper's configuration (the suite's defaults for that model and
+dataset, which follow the papers' appendices and the original code) in one or more variants,
+evaluates the checkpoints written every `eval_every` iterations with the table's metrics, and
+draws each curve against the paper's value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+from tfgan_suite.metrics.modes import REAL_HIGH_QUALITY, REAL_STD_RATIO
+
+
+@dataclasses.dataclass(frozen=True)
+class Curve:
+    """One learning curve: the metric (a key of an evaluation record, or its prefix when the
+    key carries the feature extractor's name, e.g. fid_inception...), and a reference line."""
+
+    metric: str
+    label: str
+    reference: Optional[float] = None
+    reference_label: str = ""        # e.g. "paper, Table 7" or "real data"
+    higher_is_better: bool = True
+    threshold: Optional[float] = None   # the report gives the first iteration that reaches it
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    name: str
+    title: str
+    source: str                      # paper section / table
+    train_flags: tuple               # flags of `python -m tfgan_suite.train`
+    variants: dict                   # variant name -> extra training flags
+    default_variants: tuple
+    eval_every: int
+    metrics: tuple                   # tfgan_suite.evaluate metric names
+    curves: tuple
+    num_samples: int = 10_000
+    samples_per_class: int = 5_000
+    features: str = "inception"
+    needs_data: bool = False
+    classifier: bool = False         # a domain classifier (trained when not given)
+    fid: bool = False                # the FID Inception weights
+    steps_per_execution: int = 10
+    notes: str = ""
+
+
+def curve_key(metrics: dict, curve: Curve) -> Optional[str]:
+    """The key of `metrics` that `curve` plots: the exact name, else the one name that starts
+    with it followed by "_" (feature-extractor suffixes)."""
+    if curve.metric in metrics:
+        return curve.metric
+    found = [k for k in metrics if k.startswith(curve.metric + "_")]
+    return found[0] if len(found) == 1 else None
+
+
+GAUSSIANS8 = Experiment(
+    name="gaussians8",
+    title="SLOGAN on 8 imbalanced 2-D Gaussians, with the U2C and pi ablations",
+    source="Hwang et al., Sec. 4 / Fig. 1, Table 3 (synthetic row), Appendix E.2",
+    train_flags=("--model=slogan", "--dataset=gaussians8", "--log_every=500"),
+    variants={"slogan": (), "no_u2c": ("--u2c_weight=0",), "uniform_pi": ("--nolearn_pi",),
+              # Fig. 11: wider modes (per-coordinate variance 0.05 and 0.1 instead of 0.01).
+              "variance_0.05": ("--mode_variance=0.05",),
+              "variance_0.1": ("--mode_variance=0.1",)},
+    default_variants=("slogan", "no_u2c", "uniform_pi"),
+    eval_every=5_000,
+    metrics=("pi_error_matched", "mode_quality", "nmi"),
+    curves=(
+        Curve("pi_matched_l1", "pi error (L1, matched)", 0.0, "truth", higher_is_better=False),
+        Curve("modes_covered", "modes covered (of 8)", 8.0, "all modes"),
+        Curve("high_quality", "high-quality share (3 sd)", REAL_HIGH_QUALITY, "real data"),
+        Curve("std_ratio_mean", "generated / real std (mean over modes)", REAL_STD_RATIO,
+              "real data"),
+        Curve("mean_offset_max", "largest mean offset (real sd)", 0.0, "real data",
+              higher_is_better=False),
+        Curve("reverse_kl", "reverse KL of mode shares", 0.0, "real data",
+              higher_is_better=False),
+        Curve("nmi", "NMI (real test points)", 1.0, "perfect clustering"),
+    ),
+    steps_per_execution=100,
+    notes="The paper shows this experiment as figures (Fig. 1; Table 3 gives scatter plots for "
+          "the synthetic row), so the reference lines are the real data's own values. "
+          "Variants: slogan (the paper), no_u2c (U2C weight 0, Table 3's ablation), uniform_pi "
+          "(pi frozen at 1/K, DeLiGAN-like; Table 8's 'w/o rho update').",
+)
+
+MNIST2 = Experiment(
+    name="mnist2",
+    title="SLOGAN on MNIST-2 (digits 0 and 4 at 7:3)",
+    source="Hwang et al., Table 7 (MNIST-2 7:3), Table 9 (w/o U2C), Appendix E.3",
+    train_flags=("--model=slogan", "--dataset=mnist2", "--class_ratio=7,3"),
+    variants={"slogan": (), "no_u2c": ("--u2c_weight=0",)},
+    default_variants=("slogan",),
+    eval_every=1_000,
+    metrics=("pi_error_matched", "nmi", "ari", "fid", "icfid"),
+    curves=(
+        Curve("pi_majority_class", "pi of the 0s' component", 0.7, "truth (7:3)"),
+        Curve("nmi", "NMI (KMeans on p(c|x), test split)", 0.92, "paper, Table 7"),
+        Curve("fid_inception", "FID", 4.02, "paper, Table 7", higher_is_better=False),
+        Curve("icfid_inception", "ICFID (Algorithm 2)", 5.91, "paper, Table 7",
+              higher_is_better=False),
+        Curve("ari", "ARI"),
+    ),
+    needs_data=True,
+    fid=True,
+    notes="Paper (Table 7, mean of several runs at 100k iterations): NMI 0.92 +- 0.05, FID "
+          "4.02 +- 0.86, ICFID 5.91 +- 1.06; without U2C (Table 9): NMI 0.25, FID 4.62, ICFID "
+          "9.43. The paper's FID uses 10,000 generated images and ICFID 5,000 per component.",
+)
+
+CWGAN_MNIST = Experiment(
+    name="cwgan_mnist",
+    title="cWGAN-GP on MNIST, class control (paper settings)",
+    source="Fabbri et al., Sec. V (MNIST); cameronfabbri/cWGANs",
+    train_flags=("--model=cwgan", "--dataset=mnist"),
+    variants={"paper": ()},
+    default_variants=("paper",),
+    eval_every=500,
+    metrics=("attribute_accuracy", "classifier_fd"),
+    curves=(
+        Curve("attribute_accuracy", "class control (classifier accuracy on G(z, y))", 0.9,
+              "0.9", threshold=0.9),
+        Curve("frechet_classifier_distance", "Frechet classifier distance",
+              higher_is_better=False),
+    ),
+    samples_per_class=1_000,
+    features="classifier",
+    needs_data=True,
+    classifier=True,
+    notes="The paper reports no number for MNIST; class control (the share of G(z, y) that a "
+          "classifier trained on real MNIST assigns to y) is the measure of a conditional "
+          "generator. The report marks the first evaluated iteration at 0.9 or more.",
+)
+
+EXPERIMENTS = {e.name: e for e in (GAUSSIANS8, MNIST2, CWGAN_MNIST)}
