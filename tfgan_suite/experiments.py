@@ -42,6 +42,7 @@ class Experiment:
     num_samples: int = 10_000
     samples_per_class: int = 5_000
     features: str = "inception"
+    eval_batch_size: int = 100
     needs_data: bool = False
     classifier: bool = False         # a domain classifier (trained when not given)
     fid: bool = False                # the FID Inception weights
@@ -83,6 +84,7 @@ GAUSSIANS8 = Experiment(
         Curve("nmi", "NMI (real test points)", 1.0, "perfect clustering"),
     ),
     steps_per_execution=100,
+    eval_batch_size=4096,
     notes="The paper shows this experiment as figures (Fig. 1; Table 3 gives scatter plots for "
           "the synthetic row), so the reference lines are the real data's own values. "
           "Variants: slogan (the paper), no_u2c (U2C weight 0, Table 3's ablation), uniform_pi "

@@ -76,7 +76,7 @@ def train(config: config_lib.RunConfig, stop_at: Optional[int] = None,
 
 
 def _train_locked(config: config_lib.RunConfig, stop_at, max_minutes) -> dict:
-    from tfgan_suite import callbacks, cleanup, data, machine, progress
+    from tfgan_suite import callbacks, cleanup, data, hparams, machine, progress
     from tfgan_suite.data.download import download
     from tfgan_suite.export import export_generator
     from tfgan_suite.models import build_model
@@ -94,6 +94,7 @@ def _train_locked(config: config_lib.RunConfig, stop_at, max_minutes) -> dict:
                                **config.dataset_options)
     if changes is None:
         runs.write_config(config)
+        hparams.write_hparams(config)
     steps = config_lib.total_steps(config, len(source))
 
     if config.deterministic:

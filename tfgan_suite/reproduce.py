@@ -1,0 +1,298 @@
+"""Reproduce a paper's experiment: train its configuration (resuming), evaluate the checkpoints
+written every K iterations with the table's metrics, and write learning curves and a report.
+
+    python -m tfgan_suite.reproduce --experiment=gaussians8 --seeds=0,1,2
+    python -m tfgan_suite.reproduce --experiment=mnist2 --data_dir=/data/mnist --budget_minutes=60
+    python -m tfgan_suite.reproduce --experiment=cwgan_mnist --data_dir=/data/mnist --steps=2000
+
+Experiments (tfgan_suite/experiments.py has their settings and the papers' values):
+  gaussians8   SLOGAN on 8 imbalanced 2-D Gaussians; variants slogan, no_u2c, uniform_pi
+               (default) and variance_0.05 / variance_0.1 (Fig. 11's wider modes)
+  mnist2       SLOGAN on MNIST-2 (7:3), Table 7; variants slogan (default), no_u2c (Table 9)
+  cwgan_mnist  Fabbri cWGAN-GP on MNIST with the paper's settings: class control
+
+Without --steps or --budget_minutes each run trains the paper's full schedule (100,000 SLOGAN
+iterations; 100 cWGAN epochs). --steps=N stops at iteration N of that schedule (SLOGAN's decays
+still follow the full length, so the run is on the paper's path, only shorter); the same
+command with a larger N, or none, continues it.
+
+Layout: <runs_dir>/<experiment>/<variant>/seed<N>/ is a training run directory (resumable with
+`python -m tfgan_suite.train` too); its metrics.jsonl gets one record per evaluated checkpoint
+and its TensorBoard logs the Metrics/* curves and the run's hyperparameters (HParams
+dashboard). The report goes to <report_dir>: report.md, curves.png (metric against iteration,
+the paper's value as a dashed line) and metrics.csv.
+
+Stages (--stage): train, evaluate, report, or all (default; in that order). Rerunning continues
+where the previous invocation stopped: training resumes from the newest checkpoint and
+checkpoints already evaluated with the same metrics are skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import shlex
+import subprocess
+import sys
+from typing import Optional
+
+from absl import app, flags
+
+from tfgan_suite import cli
+from tfgan_suite.errors import UserError
+from tfgan_suite.experiments import EXPERIMENTS, Experiment
+
+STAGES = ("all", "train", "evaluate", "report")
+CLASSIFIER_STEPS = 2_000
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    flags.DEFINE_enum("experiment", None, list(EXPERIMENTS), "Experiment to reproduce.")
+    flags.DEFINE_list("variants", None, "Variants to run (default: the experiment's main ones; "
+                      "see the module help).")
+    flags.DEFINE_list("seeds", ["0"], "Seeds: one run per seed and variant.")
+    flags.DEFINE_integer("steps", None, "Train up to this iteration of the paper's schedule "
+                         "(default: the whole schedule).")
+    flags.DEFINE_float("budget_minutes", None, "Training minutes per run in this invocation "
+                       "(evaluation not counted); rerun to continue.")
+    flags.DEFINE_string("data_dir", None, "Dataset directory (MNIST: idx files or mnist.pkl.gz).")
+    flags.DEFINE_string("runs_dir", os.path.join("runs", "reproduce"), "Where the runs live.")
+    flags.DEFINE_string("report_dir", None, "Where the report goes (default reports/<experiment>).")
+    flags.DEFINE_integer("eval_every", None, "Evaluate every N iterations (default: the "
+                         "experiment's; fixed when a run starts, as it sets the checkpoints kept).")
+    flags.DEFINE_integer("num_samples", None, "Generated samples for fid / classifier_fd / "
+                         "mode_quality (default: the paper's 10,000).")
+    flags.DEFINE_integer("samples_per_class", None, "Generated samples per class or component "
+                         "for icfid / attribute_accuracy (default: the experiment's).")
+    flags.DEFINE_string("classifier", None, "Domain classifier (.keras) for cwgan_mnist; default "
+                        "<runs_dir>/classifiers/<dataset>.keras, trained there when missing.")
+    flags.DEFINE_string("fid_weights", None, "FID Inception weights (default: as evaluate).")
+    flags.DEFINE_integer("steps_per_execution", None, "Iterations per tf.function call "
+                         "(default: the experiment's).")
+    flags.DEFINE_enum("stage", "all", list(STAGES), "What to do (see the module help).")
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    experiment: Experiment
+    variants: tuple
+    seeds: tuple
+    steps: Optional[int]
+    budget_minutes: Optional[float]
+    data_dir: Optional[str]
+    runs_dir: str
+    report_dir: str
+    eval_every: int
+    num_samples: int
+    samples_per_class: int
+    classifier: Optional[str]
+    fid_weights: Optional[str]
+    steps_per_execution: int
+    stage: str
+
+    def run_dir(self, variant: str, seed: int) -> str:
+        return os.path.join(self.runs_dir, self.experiment.name, variant, f"seed{seed}")
+
+    def runs(self):
+        return [(v, s, self.run_dir(v, s)) for v in self.variants for s in self.seeds]
+
+
+def options_from_flags(f) -> Options:
+    """Validated options; every user error surfaces here, before any training."""
+    if not f.experiment:
+        raise UserError(f"--experiment is required; choose from: {', '.join(EXPERIMENTS)}")
+    exp = EXPERIMENTS[f.experiment]
+    variants = tuple(f.variants or exp.default_variants)
+    unknown = [v for v in variants if v not in exp.variants]
+    if unknown:
+        raise UserError(f"--variants: {', '.join(unknown)} not a variant of {exp.name}; choose "
+                        f"from {', '.join(exp.variants)}")
+    try:
+        seeds = tuple(dict.fromkeys(int(s) for s in f.seeds))
+    except ValueError:
+        raise UserError(f"--seeds must be integers such as 0,1,2, got {f.seeds}") from None
+    if not seeds:
+        raise UserError("--seeds: give at least one seed")
+    for name in ("steps", "eval_every", "num_samples", "samples_per_class", "steps_per_execution"):
+        value = getattr(f, name)
+        if value is not None and value <= 0:
+            raise UserError(f"--{name} must be positive, got {value}")
+    if f.budget_minutes is not None and not f.budget_minutes > 0:
+        raise UserError(f"--budget_minutes must be positive, got {f.budget_minutes}")
+    if exp.needs_data and f.stage != "report":
+        if not f.data_dir:
+            raise UserError(f"--experiment={exp.name} needs --data_dir (MNIST's idx files or "
+                            "mnist.pkl.gz)")
+        if not os.path.isdir(f.data_dir):
+            raise UserError(f"--data_dir={f.data_dir} is not a directory")
+    if f.classifier and not os.path.isfile(f.classifier):
+        raise UserError(f"--classifier={f.classifier} does not exist")
+    return Options(
+        experiment=exp, variants=variants, seeds=seeds, steps=f.steps,
+        budget_minutes=f.budget_minutes,
+        data_dir=f.data_dir and os.path.abspath(f.data_dir), runs_dir=f.runs_dir,
+        report_dir=f.report_dir or os.path.join("reports", exp.name),
+        eval_every=f.eval_every or exp.eval_every,
+        num_samples=f.num_samples or exp.num_samples,
+        samples_per_class=f.samples_per_class or exp.samples_per_class,
+        classifier=f.classifier, fid_weights=f.fid_weights,
+        steps_per_execution=f.steps_per_execution or exp.steps_per_execution, stage=f.stage)
+
+
+# ------------------------------------------------------------------------------------ training
+
+def train_command(opts: Options, variant: str, seed: int) -> list:
+    """The `python -m tfgan_suite.train` command of one run. Checkpoints fall every eval_every
+    iterations and all of them are kept, so each can be evaluated."""
+    exp = opts.experiment
+    keep = 1_000_000 // opts.eval_every + 2       # every checkpoint of any schedule here
+    # Checkpoints can only fall between tf.function calls: the call size divides eval_every.
+    per_call = math.gcd(opts.steps_per_execution, opts.eval_every)
+    command = [sys.executable, "-m", "tfgan_suite.train", *exp.train_flags,
+               *exp.variants[variant], f"--seed={seed}", f"--run_dir={opts.run_dir(variant, seed)}",
+               "--export=false", f"--checkpoint_every={opts.eval_every}",
+               f"--sample_every={opts.eval_every}", f"--keep_checkpoints={keep}",
+               f"--steps_per_execution={per_call}"]
+    if opts.data_dir:
+        command.append(f"--data_dir={opts.data_dir}")
+    if opts.steps:
+        command.append(f"--stop_at={opts.steps}")
+    if opts.budget_minutes:
+        command.append(f"--max_minutes={opts.budget_minutes}")
+    return command
+
+
+def train_run(opts: Options, variant: str, seed: int) -> None:
+    command = train_command(opts, variant, seed)
+    print(f"\n== train {opts.experiment.name}/{variant}/seed{seed}\n$ {shlex.join(command)}",
+          flush=True)
+    code = subprocess.call(command)
+    if code != 0:
+        raise UserError(f"training {opts.run_dir(variant, seed)} failed (exit status {code}); "
+                        "its output is above. Rerun the same command to resume.")
+
+
+# ---------------------------------------------------------------------------------- evaluation
+
+def ensure_classifier(opts: Options) -> Optional[str]:
+    """The domain classifier the experiment needs: --classifier, else one trained on the
+    dataset's train split (written atomically, so an interrupted training leaves nothing)."""
+    if not opts.experiment.classifier:
+        return None
+    if opts.classifier:
+        return opts.classifier
+    dataset = opts.experiment.train_flags[1].split("=", 1)[1]
+    path = os.path.join(opts.runs_dir, "classifiers", f"{dataset}.keras")
+    if os.path.isfile(path):
+        return path
+    from tfgan_suite import quiet
+    quiet.import_tensorflow()
+    from tfgan_suite.data import load_dataset
+    from tfgan_suite.metrics import domain_classifier
+
+    print(f"\n== domain classifier for {dataset} ({CLASSIFIER_STEPS} steps) -> {path}", flush=True)
+    train = load_dataset(dataset, opts.data_dir, "train")
+    model = domain_classifier.train_domain_classifier(train.examples, train.labels,
+                                                      CLASSIFIER_STEPS)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = f"{path[:-len('.keras')]}.tmp-{os.getpid()}.keras"
+    model.save(partial)
+    os.replace(partial, path)
+    return path
+
+
+def evaluated_checkpoints(records, metrics) -> set:
+    return {r["source"]["checkpoint"] for r in records
+            if "checkpoint" in r.get("source", {}) and set(metrics) <= set(r.get("requested", ()))}
+
+
+def evaluate_run(opts: Options, run_dir: str, classifier: Optional[str]) -> int:
+    """Evaluate every kept checkpoint on the eval_every grid (and the newest) that has no
+    record yet; returns how many were evaluated."""
+    from tfgan_suite import eval_targets, evaluate, runs
+
+    exp = opts.experiment
+    if not os.path.isdir(os.path.join(run_dir, "checkpoints")):
+        print(f"{run_dir}: no checkpoints yet, nothing to evaluate")
+        return 0
+    request = evaluate.Request(
+        metrics=exp.metrics, run_dir=run_dir, data_dir=opts.data_dir, split="test",
+        num_samples=opts.num_samples, samples_per_class=opts.samples_per_class,
+        batch_size=exp.eval_batch_size, fid_weights=opts.fid_weights, classifier=classifier,
+        features=exp.features)
+    session = evaluate.Session.open(request)
+    done = evaluated_checkpoints(runs.read_jsonl(os.path.join(run_dir, "metrics.jsonl")),
+                                 session.request.metrics)
+    model, config, _ = runs.load_trained_model(run_dir)
+    manager = runs.checkpoint_manager(model, run_dir, config.keep_checkpoints)
+    paths = manager.checkpoints
+    todo = [p for p in paths if os.path.basename(p) not in done and
+            (p == paths[-1] or checkpoint_step(p) % opts.eval_every == 0)]
+    for path in todo:
+        manager.checkpoint.restore(path).expect_partial()
+        target = eval_targets.model_target(session.target_info, model, session.source.labels,
+                                           request.seed)
+        record = session.measure(target, {"checkpoint": os.path.basename(path)})
+        session.write(record)
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in record["metrics"].items())
+        print(f"{run_dir} iteration {record['step']} ({record['elapsed_s']} s): {shown}",
+              flush=True)
+    return len(todo)
+
+
+def checkpoint_step(path: str) -> int:
+    return int(path.rsplit("-", 1)[1])
+
+
+# ------------------------------------------------------------------------------------- driver
+
+def reproduce(opts: Options) -> Optional[str]:
+    """Run the stages; returns the report's path when one was written."""
+    if opts.stage in ("all", "train"):
+        for variant, seed, _ in opts.runs():
+            train_run(opts, variant, seed)
+    if opts.stage in ("all", "evaluate"):
+        from tfgan_suite import quiet
+        quiet.import_tensorflow()
+        classifier = ensure_classifier(opts)
+        for _, _, run_dir in opts.runs():
+            evaluate_run(opts, run_dir, classifier)
+    if opts.stage in ("all", "report"):
+        from tfgan_suite import reproduction_report
+        return reproduction_report.write(opts, invocation(opts))
+    return None
+
+
+def invocation(opts: Options) -> str:
+    """The command that reproduces the report, without this machine's paths."""
+    exp = opts.experiment
+    parts = ["python", "-m", "tfgan_suite.reproduce", f"--experiment={exp.name}"]
+    if opts.variants != exp.default_variants:
+        parts.append(f"--variants={','.join(opts.variants)}")
+    if opts.seeds != (0,):
+        parts.append(f"--seeds={','.join(map(str, opts.seeds))}")
+    if exp.needs_data:
+        parts.append("--data_dir=<MNIST directory>")
+    for name, default in (("steps", None), ("budget_minutes", None),
+                          ("eval_every", exp.eval_every), ("num_samples", exp.num_samples),
+                          ("samples_per_class", exp.samples_per_class)):
+        value = getattr(opts, name)
+        if value != default:
+            parts.append(f"--{name}={value:g}" if isinstance(value, float) else
+                         f"--{name}={value}")
+    return " ".join(parts)
+
+
+@cli.user_errors_exit
+def main(argv):
+    del argv
+    path = reproduce(options_from_flags(FLAGS))
+    if path:
+        print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main, flags_parser=cli.parse_flags)
