@@ -15,9 +15,8 @@ PROBE = ("import os; from tensorflow.python.util import _pywrap_util_port; "
          "print('onednn', _pywrap_util_port.IsMklEnabled(), os.environ['TF_ENABLE_ONEDNN_OPTS'])")
 # Import the entry points' modules as `python -m` / the tools would, then ask TensorFlow.
 ENTRY_POINTS = ["tfgan_suite.train", "tfgan_suite.export", "tfgan_suite.generate",
-                "tfgan_suite.evaluate", "tfgan_suite.benchmark"]
-TOOLS = ["tools/benchmark.py", "tools/train_domain_classifier.py", "tools/prepare_celeba.py",
-         "tools/report_cwgan_mnist.py", "tools/report_slogan.py"]
+                "tfgan_suite.evaluate", "tfgan_suite.benchmark", "tfgan_suite.reproduce"]
+TOOLS = ["tools/benchmark.py", "tools/train_domain_classifier.py", "tools/prepare_celeba.py"]
 
 
 def probe(code, env_value=None):

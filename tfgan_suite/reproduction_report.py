@@ -8,8 +8,10 @@ report can be rebuilt at any time (--stage=report) and says only what was measur
 from __future__ import annotations
 
 import csv
+import glob
 import math
 import os
+import shutil
 
 import numpy as np
 
@@ -154,6 +156,29 @@ def threshold_lines(opts, found: dict) -> list:
     return out
 
 
+def copy_samples(opts, found: dict) -> list:
+    """Markdown showing each variant's newest sample figure (first seed), copied beside the
+    report: the training's fixed-z grid (images) or scatter plot (2-D points)."""
+    shown = []
+    for variant in opts.variants:
+        seeds = sorted(s for v, s in found if v == variant)
+        if not seeds:
+            continue
+        figures = sorted(glob.glob(os.path.join(opts.run_dir(variant, seeds[0]), "samples",
+                                                "step_*.png")))
+        if figures:
+            name = f"samples_{variant}_seed{seeds[0]}_{os.path.basename(figures[-1])}"
+            shutil.copyfile(figures[-1], os.path.join(opts.report_dir, name))
+            shown += [f"![{variant}]({name})", "",
+                      f"*{variant}, seed {seeds[0]}, {os.path.basename(figures[-1])[:-4]}: "
+                      f"{SAMPLE_CAPTION}*", ""]
+    return shown
+
+
+SAMPLE_CAPTION = ("rows are fixed latent vectors, columns the classes or mixture components; for "
+                  "2-D data grey points are real, colours the samples of each component")
+
+
 def write(opts, command: str) -> str:
     """Write report.md, curves.png and metrics.csv into opts.report_dir; returns report.md."""
     exp = opts.experiment
@@ -191,6 +216,7 @@ def write(opts, command: str) -> str:
         parts += thresholds + [""]
     parts += ["## Learning curves", "", "![learning curves](curves.png)", "",
               "All values per iteration: [metrics.csv](metrics.csv).", "",
+              "## Samples", "", *copy_samples(opts, found),
               "## Runs", "", *run_rows, "",
               "Training time is the wall time of `fit()` per 1,000 iterations, start-up and "
               "tracing included, evaluation excluded.", "",
