@@ -141,6 +141,7 @@ EXPERIMENT_CHANGES = [
     (SLOGAN_BASE, "--schedule_end=-1", "schedule_end", 0.0, -1.0),
     (SLOGAN_BASE, "--simclr", "simclr", False, True),
     (SLOGAN_BASE, "--sigma_grad_scale=original", "sigma_grad_scale", "paper", "original"),
+    (SLOGAN_BASE, "--nolearn_pi", "learn_pi", True, False),
 ]
 # Experiment settings no flag changes (the original code's fixed choices, the model itself)
 # or that need probe files (tests/test_probe.py); everything else is covered above.

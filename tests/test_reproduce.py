@@ -21,7 +21,7 @@ FLAGS = flags.FLAGS
 def options(**overrides):
     f = dict(experiment="gaussians8", variants=None, seeds=["0"], steps=None, budget_minutes=None,
              data_dir=None, runs_dir="runs", report_dir=None, eval_every=None, num_samples=None,
-             samples_per_class=None, classifier=None, fid_weights=None, steps_per_execution=None,
+             samples_per_class=None, metrics=None, classifier=None, fid_weights=None, steps_per_execution=None,
              stage="all")
     f.update(overrides)
     return reproduce.options_from_flags(type("Flags", (), f)())
@@ -32,6 +32,7 @@ def options(**overrides):
     (dict(variants=["slogan", "wide"]), "wide not a variant of gaussians8"),
     (dict(seeds=["a"]), "--seeds must be integers"),
     (dict(steps=0), "--steps must be positive"),
+    (dict(metrics=["fid"]), "fid not among gaussians8's metrics"),
     (dict(budget_minutes=-1.0), "--budget_minutes must be positive"),
     (dict(experiment="mnist2"), "needs --data_dir"),
     (dict(experiment="mnist2", data_dir="/nonexistent"), "is not a directory"),
@@ -56,7 +57,9 @@ def test_train_command_keeps_every_checkpoint_and_stops_where_asked(tmp_path):
 def test_tiny_run_is_evaluated_per_checkpoint_resumed_and_reported(tmp_path):
     common = dict(runs_dir=str(tmp_path / "runs"), report_dir=str(tmp_path / "report"),
                   variants=["slogan"], eval_every=1, num_samples=300)
-    report = reproduce.reproduce(options(steps=2, **common))
+    first = options(steps=2, **common)
+    reproduce.log_invocation(first)
+    report = reproduce.reproduce(first)
     run_dir = tmp_path / "runs" / "gaussians8" / "slogan" / "seed0"
     records = runs.read_jsonl(str(run_dir / "metrics.jsonl"))
     assert [r["step"] for r in records] == [1, 2]
@@ -67,6 +70,8 @@ def test_tiny_run_is_evaluated_per_checkpoint_resumed_and_reported(tmp_path):
     timing = runs.read_jsonl(str(run_dir / runs.TRAINING_TIME_FILE))
     assert [(t["start_iteration"], t["end_iteration"]) for t in timing] == [(0, 2), (2, 3)]
     text = open(report, encoding="utf-8").read()
+    assert ("1. `python -m tfgan_suite.reproduce --experiment=gaussians8 --variants=slogan "
+            "--steps=2 --eval_every=1 --num_samples=300`") in text
     assert "| pi error (L1, matched) |" in text and "/work" not in text.replace(str(tmp_path), "")
     assert os.path.getsize(tmp_path / "report" / "curves.png") > 10_000
     assert "gaussians8,slogan,0,3,nmi," in open(tmp_path / "report" / "metrics.csv").read()
@@ -92,7 +97,7 @@ def test_report_numbers_from_known_records(tmp_path):
     write_run(tmp_path, "paper", 1, [(500, 0.4), (1000, 0.8)], (1000, 70.0))
     opts = options(experiment="cwgan_mnist", seeds=["0", "1"], runs_dir=str(tmp_path),
                    report_dir=str(tmp_path / "report"), stage="report")
-    text = open(reproduction_report.write(opts, "cmd"), encoding="utf-8").read()
+    text = open(reproduction_report.write(opts), encoding="utf-8").read()
     mean, sd = np.mean([0.92, 0.8]), np.std([0.92, 0.8], ddof=1)
     assert f"| {mean:.4g} +- {sd:.2g} (0.92, 0.8) |" in text
     assert "seed 0: class control (classifier accuracy on G(z, y)) first reached 0.9 at " \
@@ -106,7 +111,7 @@ def test_report_numbers_from_known_records(tmp_path):
 def test_report_without_evaluations_says_what_to_run(tmp_path):
     with pytest.raises(UserError, match="run the train and evaluate stages first"):
         reproduction_report.write(options(runs_dir=str(tmp_path), stage="report",
-                                          report_dir=str(tmp_path / "r")), "cmd")
+                                          report_dir=str(tmp_path / "r")))
 
 
 def test_hparams_summary_holds_the_experiment_settings(tmp_path):

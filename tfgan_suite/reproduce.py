@@ -44,6 +44,7 @@ from tfgan_suite.errors import UserError
 from tfgan_suite.experiments import EXPERIMENTS, Experiment
 
 STAGES = ("all", "train", "evaluate", "report")
+COMMANDS_FILE = "commands.jsonl"
 CLASSIFIER_STEPS = 2_000
 FLAGS = flags.FLAGS
 
@@ -62,6 +63,8 @@ def define_flags():
     flags.DEFINE_string("report_dir", None, "Where the report goes (default reports/<experiment>).")
     flags.DEFINE_integer("eval_every", None, "Evaluate every N iterations (default: the "
                          "experiment's; fixed when a run starts, as it sets the checkpoints kept).")
+    flags.DEFINE_list("metrics", None, "Evaluate only these of the experiment's metrics (e.g. "
+                      "the cheap ones at every checkpoint and FID at a coarser --eval_every).")
     flags.DEFINE_integer("num_samples", None, "Generated samples for fid / classifier_fd / "
                          "mode_quality (default: the paper's 10,000).")
     flags.DEFINE_integer("samples_per_class", None, "Generated samples per class or component "
@@ -85,6 +88,7 @@ class Options:
     runs_dir: str
     report_dir: str
     eval_every: int
+    metrics: tuple
     num_samples: int
     samples_per_class: int
     classifier: Optional[str]
@@ -119,6 +123,10 @@ def options_from_flags(f) -> Options:
         value = getattr(f, name)
         if value is not None and value <= 0:
             raise UserError(f"--{name} must be positive, got {value}")
+    metrics = tuple(f.metrics or exp.metrics)
+    if set(metrics) - set(exp.metrics):
+        raise UserError(f"--metrics: {', '.join(sorted(set(metrics) - set(exp.metrics)))} not "
+                        f"among {exp.name}'s metrics ({', '.join(exp.metrics)})")
     if f.budget_minutes is not None and not f.budget_minutes > 0:
         raise UserError(f"--budget_minutes must be positive, got {f.budget_minutes}")
     if exp.needs_data and f.stage != "report":
@@ -134,7 +142,7 @@ def options_from_flags(f) -> Options:
         budget_minutes=f.budget_minutes,
         data_dir=f.data_dir and os.path.abspath(f.data_dir), runs_dir=f.runs_dir,
         report_dir=f.report_dir or os.path.join("reports", exp.name),
-        eval_every=f.eval_every or exp.eval_every,
+        eval_every=f.eval_every or exp.eval_every, metrics=metrics,
         num_samples=f.num_samples or exp.num_samples,
         samples_per_class=f.samples_per_class or exp.samples_per_class,
         classifier=f.classifier, fid_weights=f.fid_weights,
@@ -209,16 +217,27 @@ def evaluated_checkpoints(records, metrics) -> set:
 
 
 def evaluate_run(opts: Options, run_dir: str, classifier: Optional[str]) -> int:
-    """Evaluate every kept checkpoint on the eval_every grid (and the newest) that has no
-    record yet; returns how many were evaluated."""
-    from tfgan_suite import eval_targets, evaluate, runs
-
+    """Evaluate the kept checkpoints that have no record yet: the experiment's metrics every
+    eval_every iterations, its costly ones (FID-like) every costly_every evaluations on their
+    split, each group also at the newest checkpoint. Returns how many evaluations ran."""
     exp = opts.experiment
     if not os.path.isdir(os.path.join(run_dir, "checkpoints")):
         print(f"{run_dir}: no checkpoints yet, nothing to evaluate")
         return 0
+    groups = [(tuple(m for m in opts.metrics if m not in exp.costly_metrics), "test",
+               opts.eval_every),
+              (tuple(m for m in opts.metrics if m in exp.costly_metrics), exp.costly_split,
+               opts.eval_every * exp.costly_every)]
+    return sum(evaluate_group(opts, run_dir, classifier, metrics, split, every)
+               for metrics, split, every in groups if metrics)
+
+
+def evaluate_group(opts: Options, run_dir: str, classifier, metrics, split, every) -> int:
+    from tfgan_suite import eval_targets, evaluate, runs
+
+    exp = opts.experiment
     request = evaluate.Request(
-        metrics=exp.metrics, run_dir=run_dir, data_dir=opts.data_dir, split="test",
+        metrics=metrics, run_dir=run_dir, data_dir=opts.data_dir, split=split,
         num_samples=opts.num_samples, samples_per_class=opts.samples_per_class,
         batch_size=exp.eval_batch_size, fid_weights=opts.fid_weights, classifier=classifier,
         features=exp.features)
@@ -229,7 +248,7 @@ def evaluate_run(opts: Options, run_dir: str, classifier: Optional[str]) -> int:
     manager = runs.checkpoint_manager(model, run_dir, config.keep_checkpoints)
     paths = manager.checkpoints
     todo = [p for p in paths if os.path.basename(p) not in done and
-            (p == paths[-1] or checkpoint_step(p) % opts.eval_every == 0)]
+            (p == paths[-1] or checkpoint_step(p) % every == 0)]
     for path in todo:
         manager.checkpoint.restore(path).expect_partial()
         target = eval_targets.model_target(session.target_info, model, session.source.labels,
@@ -261,7 +280,7 @@ def reproduce(opts: Options) -> Optional[str]:
             evaluate_run(opts, run_dir, classifier)
     if opts.stage in ("all", "report"):
         from tfgan_suite import reproduction_report
-        return reproduction_report.write(opts, invocation(opts))
+        return reproduction_report.write(opts)
     return None
 
 
@@ -282,13 +301,34 @@ def invocation(opts: Options) -> str:
         if value != default:
             parts.append(f"--{name}={value:g}" if isinstance(value, float) else
                          f"--{name}={value}")
+    if opts.metrics != exp.metrics:
+        parts.append(f"--metrics={','.join(opts.metrics)}")
+    if opts.stage != "all":
+        parts.append(f"--stage={opts.stage}")
     return " ".join(parts)
+
+
+def log_invocation(opts: Options) -> None:
+    """Append this command (without machine paths) to <runs_dir>/<experiment>/commands.jsonl,
+    the history the report lists."""
+    import datetime
+    import json
+
+    folder = os.path.join(opts.runs_dir, opts.experiment.name)
+    os.makedirs(folder, exist_ok=True)
+    record = dict(time=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                  command=invocation(opts))
+    with open(os.path.join(folder, COMMANDS_FILE), "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
 
 
 @cli.user_errors_exit
 def main(argv):
     del argv
-    path = reproduce(options_from_flags(FLAGS))
+    opts = options_from_flags(FLAGS)
+    if opts.stage != "report":
+        log_invocation(opts)
+    path = reproduce(opts)
     if path:
         print(f"\nwrote {path}")
 

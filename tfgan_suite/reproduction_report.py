@@ -29,10 +29,11 @@ def collect(opts) -> dict:
         if not records:
             continue
         points = {}
-        for record in records:              # the newest record of a step wins
-            points[int(record["step"])] = record["metrics"]
+        for record in records:    # records of one step merge; a newer value of a metric wins
+            points.setdefault(int(record["step"]), {}).update(record["metrics"])
+        settings = {", ".join(r["requested"]): r["settings"] for r in records}
         found[(variant, seed)] = dict(
-            points=dict(sorted(points.items())), settings=records[-1]["settings"],
+            points=dict(sorted(points.items())), settings=settings,
             time=runs.read_jsonl(os.path.join(run_dir, runs.TRAINING_TIME_FILE)))
     return found
 
@@ -179,7 +180,34 @@ SAMPLE_CAPTION = ("rows are fixed latent vectors, columns the classes or mixture
                   "2-D data grey points are real, colours the samples of each component")
 
 
-def write(opts, command: str) -> str:
+def command_history(opts) -> list:
+    """The reproduce commands run for this experiment, in order, repeats folded."""
+    from tfgan_suite.reproduce import COMMANDS_FILE
+    lines, previous = [], None
+    for record in runs.read_jsonl(os.path.join(opts.runs_dir, opts.experiment.name,
+                                               COMMANDS_FILE)):
+        if record["command"] == previous:
+            lines[-1][1] += 1
+        else:
+            lines.append([record["command"], 1])
+        previous = record["command"]
+    return [f"{i}. `{command}`" + (f" (run {n} times)" if n > 1 else "")
+            for i, (command, n) in enumerate(lines, 1)]
+
+
+def settings_lines(opts, found: dict) -> list:
+    keys = ("split", "num_real", "num_samples", "samples_per_class", "features", "seed",
+            "fid_resize")
+    if not (opts.experiment.fid or opts.experiment.classifier):   # point data: no images
+        keys = tuple(k for k in keys if k not in ("samples_per_class", "features"))
+    groups = {}
+    for run in found.values():
+        for requested, settings in run["settings"].items():
+            groups[requested] = ", ".join(f"{k} {settings[k]}" for k in keys if k in settings)
+    return [f"- {requested}: {text}" for requested, text in sorted(groups.items())]
+
+
+def write(opts) -> str:
     """Write report.md, curves.png and metrics.csv into opts.report_dir; returns report.md."""
     exp = opts.experiment
     found = collect(opts)
@@ -196,15 +224,11 @@ def write(opts, command: str) -> str:
         run_rows.append(f"| {variant} | {seed} | {max(run['points'])} | {len(run['points'])} | "
                         f"{fmt(per_1k)} | {machine or 'not recorded'}"
                         f"{f' ({cores})' if cores else ''} |")
-    settings = next(iter(found.values()))["settings"]
-    shown = {k: settings[k] for k in ("split", "num_real", "num_samples", "samples_per_class",
-                                      "features", "seed", "fid_resize") if k in settings}
-    if not (exp.fid or exp.classifier):      # point data: no images, no feature networks
-        shown = {k: v for k, v in shown.items() if k not in ("samples_per_class", "features")}
     parts = [
         f"# {exp.title}", "",
         f"Source: {exp.source}.", "",
-        f"Command (from the repository root): `{command}`", "",
+        "Commands (run from the repository root, in this order):", "",
+        *(command_history(opts) or ["(none recorded)"]), "",
         "## Final values", "",
         "At the last iteration every seed of a variant reached ("
         + ", ".join(f"{v}: {reached[v]}" for v in opts.variants if reached[v]) + "); "
@@ -221,9 +245,8 @@ def write(opts, command: str) -> str:
               "Training time is the wall time of `fit()` per 1,000 iterations, start-up and "
               "tracing included, evaluation excluded.", "",
               "## Evaluation settings", "",
-              ", ".join(f"{k} {v}" for k, v in shown.items()) + f"; metrics: "
-              f"{', '.join(exp.metrics)} (`python -m tfgan_suite.evaluate --help` defines them).",
-              "", "## Notes", "", exp.notes, ""]
+              "Per group of metrics (`python -m tfgan_suite.evaluate --help` defines them):", "",
+              *settings_lines(opts, found), "", "## Notes", "", exp.notes, ""]
     path = os.path.join(opts.report_dir, "report.md")
     partial = f"{path}.tmp-{os.getpid()}"
     with open(partial, "w", encoding="utf-8") as fh:
