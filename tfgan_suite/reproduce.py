@@ -198,17 +198,31 @@ def ensure_classifier(opts: Options) -> Optional[str]:
     from tfgan_suite import quiet
     quiet.import_tensorflow()
     from tfgan_suite.data import load_dataset
-    from tfgan_suite.metrics import domain_classifier
+    from tfgan_suite.metrics import attributes, domain_classifier
 
     print(f"\n== domain classifier for {dataset} ({CLASSIFIER_STEPS} steps) -> {path}", flush=True)
     train = load_dataset(dataset, opts.data_dir, "train")
+    test = load_dataset(dataset, opts.data_dir, "test")
     model = domain_classifier.train_domain_classifier(train.examples, train.labels,
                                                       CLASSIFIER_STEPS)
+    accuracy = attributes.onehot_accuracy(
+        domain_classifier.DomainClassifier(model).logits(test.examples), test.labels)
+    print(f"test accuracy {accuracy:.4f}")
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_json(path + ".json", dict(dataset=dataset, steps=CLASSIFIER_STEPS,
+                                    test_accuracy=accuracy))
     partial = f"{path[:-len('.keras')]}.tmp-{os.getpid()}.keras"
     model.save(partial)
     os.replace(partial, path)
     return path
+
+
+def write_json(path: str, obj) -> None:
+    import json
+    partial = f"{path}.tmp-{os.getpid()}"
+    with open(partial, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh)
+    os.replace(partial, path)
 
 
 def evaluated_checkpoints(records, metrics) -> set:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import json
 import math
 import os
 import shutil
@@ -204,7 +205,17 @@ def settings_lines(opts, found: dict) -> list:
     for run in found.values():
         for requested, settings in run["settings"].items():
             groups[requested] = ", ".join(f"{k} {settings[k]}" for k in keys if k in settings)
-    return [f"- {requested}: {text}" for requested, text in sorted(groups.items())]
+    lines = [f"- {requested}: {text}" for requested, text in sorted(groups.items())]
+    for run in found.values():
+        for settings in run["settings"].values():
+            if "classifier" in settings and os.path.isfile(settings["classifier"] + ".json"):
+                with open(settings["classifier"] + ".json", encoding="utf-8") as fh:
+                    facts = json.load(fh)
+                return lines + [f"- domain classifier `{os.path.basename(settings['classifier'])}`"
+                                f": trained {facts['steps']} steps on the {facts['dataset']} "
+                                f"train split, test accuracy {facts['test_accuracy']:.4f} (the "
+                                "class control real test images get)"]
+    return lines
 
 
 def write(opts) -> str:
