@@ -21,7 +21,7 @@ FLAGS = flags.FLAGS
 def options(**overrides):
     f = dict(experiment="gaussians8", variants=None, seeds=["0"], steps=None, budget_minutes=None,
              data_dir=None, runs_dir="runs", report_dir=None, eval_every=None, num_samples=None,
-             samples_per_class=None, metrics=None, classifier=None, fid_weights=None, steps_per_execution=None,
+             samples_per_class=None, metrics=None, classifier=None, classifier_steps=2000, fid_weights=None, steps_per_execution=None,
              stage="all")
     f.update(overrides)
     return reproduce.options_from_flags(type("Flags", (), f)())
@@ -75,6 +75,21 @@ def test_tiny_run_is_evaluated_per_checkpoint_resumed_and_reported(tmp_path):
     assert "| pi error (L1, matched) |" in text and "/work" not in text.replace(str(tmp_path), "")
     assert os.path.getsize(tmp_path / "report" / "curves.png") > 10_000
     assert "gaussians8,slogan,0,3,nmi," in open(tmp_path / "report" / "metrics.csv").read()
+
+
+def test_cwgan_class_control_with_a_classifier_trained_on_the_fly(tmp_path):
+    from tests import fixtures
+    fixtures.write_mnist_idx(str(tmp_path / "mnist"), n_train=400, n_test=30)
+    opts = options(experiment="cwgan_mnist", data_dir=str(tmp_path / "mnist"), steps=1,
+                   eval_every=1, samples_per_class=20, num_samples=60, classifier_steps=3,
+                   runs_dir=str(tmp_path / "runs"), report_dir=str(tmp_path / "report"))
+    text = open(reproduce.reproduce(opts), encoding="utf-8").read()
+    record = runs.read_jsonl(str(tmp_path / "runs" / "cwgan_mnist" / "paper" / "seed0" /
+                                 "metrics.jsonl"))[0]
+    assert record["step"] == 1 and 0.0 <= record["metrics"]["attribute_accuracy"] <= 1.0
+    assert "frechet_classifier_distance" in record["metrics"]
+    assert "domain classifier `mnist.keras`: trained 3 steps on the mnist train split" in text
+    assert "had not reached 0.9 by iteration 1" in text
 
 
 def write_run(root, variant, seed, points, iterations_seconds=(1000, 50.0)):

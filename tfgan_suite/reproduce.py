@@ -45,7 +45,6 @@ from tfgan_suite.experiments import EXPERIMENTS, Experiment
 
 STAGES = ("all", "train", "evaluate", "report")
 COMMANDS_FILE = "commands.jsonl"
-CLASSIFIER_STEPS = 2_000
 FLAGS = flags.FLAGS
 
 
@@ -71,6 +70,7 @@ def define_flags():
                          "for icfid / attribute_accuracy (default: the experiment's).")
     flags.DEFINE_string("classifier", None, "Domain classifier (.keras) for cwgan_mnist; default "
                         "<runs_dir>/classifiers/<dataset>.keras, trained there when missing.")
+    flags.DEFINE_integer("classifier_steps", 2_000, "Training steps of that classifier (batch 64).")
     flags.DEFINE_string("fid_weights", None, "FID Inception weights (default: as evaluate).")
     flags.DEFINE_integer("steps_per_execution", None, "Iterations per tf.function call "
                          "(default: the experiment's).")
@@ -92,6 +92,7 @@ class Options:
     num_samples: int
     samples_per_class: int
     classifier: Optional[str]
+    classifier_steps: int
     fid_weights: Optional[str]
     steps_per_execution: int
     stage: str
@@ -119,7 +120,8 @@ def options_from_flags(f) -> Options:
         raise UserError(f"--seeds must be integers such as 0,1,2, got {f.seeds}") from None
     if not seeds:
         raise UserError("--seeds: give at least one seed")
-    for name in ("steps", "eval_every", "num_samples", "samples_per_class", "steps_per_execution"):
+    for name in ("steps", "eval_every", "num_samples", "samples_per_class", "steps_per_execution",
+                 "classifier_steps"):
         value = getattr(f, name)
         if value is not None and value <= 0:
             raise UserError(f"--{name} must be positive, got {value}")
@@ -145,7 +147,7 @@ def options_from_flags(f) -> Options:
         eval_every=f.eval_every or exp.eval_every, metrics=metrics,
         num_samples=f.num_samples or exp.num_samples,
         samples_per_class=f.samples_per_class or exp.samples_per_class,
-        classifier=f.classifier, fid_weights=f.fid_weights,
+        classifier=f.classifier, classifier_steps=f.classifier_steps, fid_weights=f.fid_weights,
         steps_per_execution=f.steps_per_execution or exp.steps_per_execution, stage=f.stage)
 
 
@@ -200,16 +202,16 @@ def ensure_classifier(opts: Options) -> Optional[str]:
     from tfgan_suite.data import load_dataset
     from tfgan_suite.metrics import attributes, domain_classifier
 
-    print(f"\n== domain classifier for {dataset} ({CLASSIFIER_STEPS} steps) -> {path}", flush=True)
+    print(f"\n== domain classifier for {dataset} ({opts.classifier_steps} steps) -> {path}", flush=True)
     train = load_dataset(dataset, opts.data_dir, "train")
     test = load_dataset(dataset, opts.data_dir, "test")
     model = domain_classifier.train_domain_classifier(train.examples, train.labels,
-                                                      CLASSIFIER_STEPS)
+                                                      opts.classifier_steps)
     accuracy = attributes.onehot_accuracy(
         domain_classifier.DomainClassifier(model).logits(test.examples), test.labels)
     print(f"test accuracy {accuracy:.4f}")
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_json(path + ".json", dict(dataset=dataset, steps=CLASSIFIER_STEPS,
+    write_json(path + ".json", dict(dataset=dataset, steps=opts.classifier_steps,
                                     test_accuracy=accuracy))
     partial = f"{path[:-len('.keras')]}.tmp-{os.getpid()}.keras"
     model.save(partial)
