@@ -244,11 +244,16 @@ def evaluate_run(opts: Options, run_dir: str, classifier: Optional[str]) -> int:
                opts.eval_every),
               (tuple(m for m in opts.metrics if m in exp.costly_metrics), exp.costly_split,
                opts.eval_every * exp.costly_every)]
-    return sum(evaluate_group(opts, run_dir, classifier, metrics, split, every)
+    from tfgan_suite import runs
+
+    model, config, _ = runs.load_trained_model(run_dir)     # once; each checkpoint restored
+    manager = runs.checkpoint_manager(model, run_dir, config.keep_checkpoints)
+    return sum(evaluate_group(opts, run_dir, model, manager, classifier, metrics, split, every)
                for metrics, split, every in groups if metrics)
 
 
-def evaluate_group(opts: Options, run_dir: str, classifier, metrics, split, every) -> int:
+def evaluate_group(opts: Options, run_dir: str, model, manager, classifier, metrics, split,
+                   every) -> int:
     from tfgan_suite import eval_targets, evaluate, runs
 
     exp = opts.experiment
@@ -260,8 +265,6 @@ def evaluate_group(opts: Options, run_dir: str, classifier, metrics, split, ever
     session = evaluate.Session.open(request)
     done = evaluated_checkpoints(runs.read_jsonl(os.path.join(run_dir, "metrics.jsonl")),
                                  session.request.metrics)
-    model, config, _ = runs.load_trained_model(run_dir)
-    manager = runs.checkpoint_manager(model, run_dir, config.keep_checkpoints)
     paths = manager.checkpoints
     todo = [p for p in paths if os.path.basename(p) not in done and
             (p == paths[-1] or checkpoint_step(p) % every == 0)]
