@@ -32,6 +32,22 @@ STRATEGIES = ("default", "mirrored", "multi_worker")
 DEFAULT_PEER_TIMEOUT_S = 120
 
 
+class WorkerLost(RuntimeError):
+    """A multi-worker run stopped because another worker failed or became unreachable."""
+
+
+def worker_lost(error, step: int, run_dir: str) -> WorkerLost:
+    """The message a surviving worker gives when the run lost a peer (`error` from TensorFlow)."""
+    lines = str(error).strip().splitlines()
+    cause = next((line for line in lines if "unhealthy" in line or "aborted" in line.lower()),
+                 lines[0] if lines else type(error).__name__)
+    return WorkerLost(
+        f"training stopped near iteration {step}: another worker of the multi-worker run failed "
+        f"or became unreachable ({type(error).__name__}: {cause.strip()}). The chief's last "
+        f"checkpoint is in {os.path.join(run_dir, 'checkpoints')}; start every worker again with "
+        f"the same command and TF_CONFIG to resume from it.")
+
+
 def check_tf_config(environ=os.environ) -> dict:
     """The parsed TF_CONFIG of a multi-worker run; UserError saying what to set otherwise."""
     example = ('TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
@@ -132,7 +148,7 @@ def adapt_for_fit(model, strategy) -> None:
       receive scalars, the means over all replicas.
     """
     model._maybe_symbolic_build = lambda *args, **kwargs: None
-    if _is_multi_worker(strategy):
+    if is_multi_worker(strategy):
         import tensorflow as tf
 
         step = model.train_step
@@ -146,7 +162,7 @@ def distributed_pipeline(strategy, source, batch_size: int, group: int, seed: in
     """batch_pipeline sharded by index over the strategy's replicas (see module docstring)."""
     from tfgan_suite.data.base import batch_pipeline
 
-    if strategy.num_replicas_in_sync == 1 and not _is_multi_worker(strategy):
+    if strategy.num_replicas_in_sync == 1 and not is_multi_worker(strategy):
         return batch_pipeline(source, batch_size, group=group, seed=seed, start=start)
 
     def dataset_fn(context):
@@ -161,7 +177,7 @@ def distributed_pipeline(strategy, source, batch_size: int, group: int, seed: in
     return strategy.distribute_datasets_from_function(dataset_fn, options)
 
 
-def _is_multi_worker(strategy) -> bool:
+def is_multi_worker(strategy) -> bool:
     import tensorflow as tf
 
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
@@ -169,14 +185,14 @@ def _is_multi_worker(strategy) -> bool:
 
 def describe(strategy) -> str:
     """One line for the run's log, e.g. 'MirroredStrategy, 2 replicas'."""
-    if _is_multi_worker(strategy):
+    if is_multi_worker(strategy):
         name = "MultiWorkerMirroredStrategy"
     elif type(strategy).__name__ == "_DefaultDistributionStrategy":
         return "one device"
     else:
         name = type(strategy).__name__
     text = f"{name}, {strategy.num_replicas_in_sync} replica(s)"
-    if _is_multi_worker(strategy):
+    if is_multi_worker(strategy):
         resolver = strategy.cluster_resolver
         text += f", this process {resolver.task_type} {resolver.task_id}"
     return text

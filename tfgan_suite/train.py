@@ -153,10 +153,16 @@ def _train_locked(config: config_lib.RunConfig, stop_at, max_minutes, strategy, 
             train_callbacks.append(callbacks.TimeLimit(max_minutes * 60.0))
         bar.begin()
         began = time.monotonic()
-        for chunk, count in execution_plan(end - start, config.steps_per_execution):
-            fit_iterations(model, source, config, chunk, count, train_callbacks, strategy)
-            if model.stop_training:
-                break
+        try:
+            for chunk, count in execution_plan(end - start, config.steps_per_execution):
+                fit_iterations(model, source, config, chunk, count, train_callbacks, strategy)
+                if model.stop_training:
+                    break
+        except Exception as e:   # noqa: BLE001 - a lost peer surfaces as any TF runtime error
+            import tensorflow as tf
+            if distribute.is_multi_worker(strategy) and isinstance(e, tf.errors.OpError):
+                raise distribute.worker_lost(e, int(model.step.numpy()), config.run_dir) from e
+            raise
         if chief:
             runs.append_training_time(config.run_dir, start, int(model.step.numpy()),
                                       time.monotonic() - began)
@@ -203,6 +209,9 @@ def main(argv):
     except callbacks.NonFiniteLossError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(3)
+    except distribute.WorkerLost as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(4)
 
 
 if __name__ == "__main__":
