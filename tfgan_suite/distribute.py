@@ -74,8 +74,11 @@ def check_tf_config(environ=os.environ) -> dict:
     return spec
 
 
-def check_flags(strategy: str, cpu_devices, environ=os.environ) -> None:
+def check_flags(strategy: str, cpu_devices, max_minutes=None, environ=os.environ) -> None:
     """Cheap checks before TensorFlow starts."""
+    if max_minutes is not None and strategy == "multi_worker":
+        raise UserError("--max_minutes would stop each worker at a different iteration; with "
+                        "--strategy=multi_worker use --stop_at")
     if strategy not in STRATEGIES:
         raise UserError(f"--strategy={strategy} is unknown; choose one of {', '.join(STRATEGIES)}")
     if cpu_devices is not None:

@@ -64,10 +64,9 @@ def train(config: config_lib.RunConfig, stop_at: Optional[int] = None,
         raise UserError(f"--stop_at must be a positive iteration, got {stop_at}")
     if max_minutes is not None and not max_minutes > 0:
         raise UserError(f"--max_minutes must be positive, got {max_minutes}")
-    if max_minutes is not None and config.strategy == "multi_worker":
-        raise UserError("--max_minutes would stop each worker at a different iteration; with "
-                        "--strategy=multi_worker use --stop_at")
     from tfgan_suite import data, distribute
+
+    distribute.check_flags(config.strategy, config.cpu_devices, max_minutes)
 
     info = data.describe(config.dataset, **config.dataset_options)
     if config.model == "cwgan" and (info.label_dim == 0 or info.example_shape[:2] not in
@@ -197,7 +196,7 @@ def main(argv):
     from tfgan_suite import distribute, quiet
 
     # Devices and the multi-worker runtime are set up before TensorFlow initialises its devices.
-    distribute.check_flags(FLAGS.strategy, FLAGS.cpu_devices)
+    distribute.check_flags(FLAGS.strategy, FLAGS.cpu_devices, FLAGS.max_minutes)
     _, strategy = quiet.start_tensorflow(
         lambda: distribute.create(FLAGS.strategy, FLAGS.cpu_devices))
     from tfgan_suite import callbacks
