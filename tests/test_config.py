@@ -98,6 +98,7 @@ EXPERIMENT_CHANGES = [
     (CWGAN_BASE, "--dataset=mnist", "dataset", "mnist5k", "mnist"),
     (CWGAN_BASE, "--data_dir=/elsewhere", "data_dir", None, "/elsewhere"),
     (CWGAN_BASE, "--split=test", "split", "train", "test"),
+    (CWGAN_BASE, "--sync_batch_norm", "sync_batch_norm", False, True),
     (CWGAN_BASE, "--batch_size=32", "batch_size", 64, 32),
     (CWGAN_BASE, "--seed=1", "seed", 0, 1),
     (CWGAN_BASE, "--z_dim=64", "z_dim", 100, 64),
@@ -142,6 +143,7 @@ EXPERIMENT_CHANGES = [
     (SLOGAN_BASE, "--simclr", "simclr", False, True),
     (SLOGAN_BASE, "--sigma_grad_scale=original", "sigma_grad_scale", "paper", "original"),
     (SLOGAN_BASE, "--nolearn_pi", "learn_pi", True, False),
+    (SLOGAN_BASE, "--sync_batch_norm", "sync_batch_norm", False, True),
 ]
 # Experiment settings no flag changes (the original code's fixed choices, the model itself)
 # or that need probe files (tests/test_probe.py); everything else is covered above.
