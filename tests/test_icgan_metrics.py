@@ -1,0 +1,148 @@
+"""ICGAN's metrics on constructed cases with known answers (Hue MSE of rotated / flipped /
+offset rings, code-to-digit matching), and end to end: a tiny trained ICGAN evaluated from its
+run directory and from its SavedModel, whose signatures also run under `saved_model_cli run`."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from absl import flags
+
+from tfgan_suite import config as config_lib, data, evaluate
+from tfgan_suite.data import colormnist
+from tfgan_suite.export import read_metadata
+from tfgan_suite.hue import hue_to_rgb
+from tfgan_suite.metrics import disentanglement as dis
+from tfgan_suite.train import train
+
+config_lib.define_flags()
+
+
+def test_eq6_is_the_squared_circular_hue_difference_in_degrees():
+    assert dis.eq6_degrees([350.0], [10.0]) == pytest.approx(400.0)
+    assert dis.eq6_degrees([10.0, 0.0], [40.0, 180.0]) == pytest.approx((900 + 32400) / 2)
+
+
+@pytest.mark.parametrize("n", [100, 900])
+def test_a_rotated_or_flipped_ring_has_zero_error(n):
+    standard = np.arange(n) / n
+    rotated = np.roll(standard, 37)
+    result = dis.hue_ring_mse(rotated)
+    assert result["hue_mse"] == pytest.approx(0.0, abs=1e-20) and not result["flipped"]
+    flipped = (-standard + 0.25) % 1.0          # reversed order, starting at hue 0.25
+    result = dis.hue_ring_mse(flipped)
+    assert result["hue_mse"] == pytest.approx(0.0, abs=1e-20) and result["flipped"]
+
+
+def test_half_step_offset_gives_the_known_error_in_both_units():
+    n = 100
+    shifted = (np.arange(n) + 0.5) / n          # no rotation can remove a half step
+    result = dis.hue_ring_mse(shifted)
+    assert result["hue_mse"] == pytest.approx(0.005 ** 2)
+    assert result["hue_mse_eq6_deg2"] == pytest.approx((0.005 * 360) ** 2)
+    scrambled = np.random.default_rng(0).permutation(np.arange(n) / n)
+    assert dis.hue_ring_mse(scrambled)["hue_mse"] > 0.03   # random order: far from a ring
+
+
+def test_background_hue_is_read_from_the_corners_of_colormnist_images():
+    source = data.load_dataset("colormnist", split="test")
+    truth = colormnist.hue_ids(colormnist.Options(), None, "test") / 100
+    measured = dis.background_hues(source.examples)
+    gap = np.abs(measured - truth)
+    assert np.max(np.minimum(gap, 1 - gap)) < 0.003           # uint8 rounding only
+    as_model_units = source.examples.astype(np.float32) / 127.5 - 1
+    np.testing.assert_allclose(dis.background_hues(as_model_units), measured, atol=1e-6)
+
+
+def test_codes_are_matched_to_digits_and_solid_or_noise_predictions_count_as_wrong():
+    rng = np.random.default_rng(0)
+    codes = rng.integers(10, size=3000)
+    permutation = rng.permutation(10)
+    predicted = permutation[codes]
+    logits = np.eye(12)[predicted]
+    result = dis.digit_accuracy(codes, logits, round_size=1000)
+    assert result["accuracy"] == 1.0 and result["sem"] == 0.0 and result["rounds"] == 3
+    assert result["assignment"] == permutation.tolist()
+    predicted[:300] = 11                                       # 10% predicted as noise
+    result = dis.digit_accuracy(codes, np.eye(12)[predicted], round_size=1000)
+    assert result["accuracy"] == pytest.approx(0.9)
+    assert result["sem"] == pytest.approx(np.std([0.7, 1, 1], ddof=1) / np.sqrt(3))
+
+
+# ---- end to end ------------------------------------------------------------------------------
+
+TINY = ["--model=icgan", "--dataset=colormnist", "--width=0.125", "--batch_size=8",
+        "--steps=2", "--steps_per_execution=1", "--grid_rows=1", "--sample_every=100"]
+
+
+def resolve(*args):
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["train", *args])
+    return config_lib.resolve(flags.FLAGS)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from tfgan_suite.metrics import domain_classifier
+    root = tmp_path_factory.mktemp("icgan")
+    result = train(resolve(*TINY, f"--run_dir={root}/run", f"--export_dir={root}/exports"))
+    test = data.load_dataset("colormnist", split="test", classifier_set=True)
+    classifier = domain_classifier.train_domain_classifier(test.examples, test.labels, 5)
+    classifier.save(str(root / "classifier.keras"))
+    return dict(root=root, **result)
+
+
+def test_run_and_export_evaluate_alike(trained):
+    root = trained["root"]
+    requests = [dict(run_dir=trained["run_dir"]), dict(saved_model=trained["export"])]
+    records = [evaluate.evaluate(evaluate.Request(
+        metrics=("digit_accuracy", "hue_mse", "classifier_fd"), num_samples=200,
+        classifier=str(root / "classifier.keras"), output=str(root / f"m{i}.jsonl"), **r))
+        for i, r in enumerate(requests)]
+    for record in records:
+        values = record["metrics"]
+        assert 0.0 <= values["digit_accuracy"] <= 1.0 and values["hue_mse"] >= 0
+        assert values["hue_mse_eq6_deg2"] == pytest.approx(values["hue_mse"] * 360 ** 2)
+        assert np.isfinite(values["frechet_classifier_distance"])
+        assert sorted(record["details"]["digit_accuracy"]["assignment"]) == list(range(10))
+    # Same seed, same weights: the SavedModel gives the run's numbers.
+    for name in ("digit_accuracy", "hue_mse"):
+        assert records[0]["metrics"][name] == pytest.approx(records[1]["metrics"][name], rel=1e-4,
+                                                            abs=1e-6)
+
+
+def test_icgan_metrics_are_refused_for_other_models():
+    from tfgan_suite.errors import UserError
+    with pytest.raises(UserError, match="does not apply to --model=cwgan"):
+        evaluate.check_applicable(("hue_mse",), "cwgan", data.describe("mnist5k"))
+
+
+def test_export_serves_code_and_noise_and_runs_under_saved_model_cli(trained, tmp_path):
+    export = trained["export"]
+    meta = read_metadata(export)
+    assert (meta["model"], meta["code_dim"], meta["noise_dim"]) == ("icgan", 13, 87)
+    assert meta["endpoints"] == ["serving_default", "generate_digit_hue"]
+    code = np.zeros((2, 13), np.float32)
+    code[:, 3] = 1.0
+    code[:, 10:] = hue_to_rgb(np.array([0.2, 0.7]))
+    noise = np.random.default_rng(0).uniform(size=(2, 87)).astype(np.float32)
+    np.save(tmp_path / "code.npy", code)
+    np.save(tmp_path / "noise.npy", noise)
+    saved_model_cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    run = subprocess.run([saved_model_cli, "run", "--dir", export, "--tag_set", "serve",
+                          "--signature_def", "serving_default", "--inputs",
+                          f"code={tmp_path}/code.npy;noise={tmp_path}/noise.npy",
+                          "--outdir", str(tmp_path / "out")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    served = np.load(tmp_path / "out" / "images.npy")
+    assert served.shape == (2, 28, 28, 3) and np.abs(served).max() <= 1.0
+    import tensorflow as tf
+    loaded = tf.saved_model.load(export)
+    by_hue = loaded.signatures["generate_digit_hue"](
+        digit=tf.constant([3, 3]), hue=tf.constant([0.2, 0.7]), noise=tf.constant(noise))
+    np.testing.assert_allclose(by_hue["images"].numpy(), served, atol=1e-5)
+    with pytest.raises(Exception, match="noise must be"):
+        loaded.signatures["serving_default"](code=tf.constant(code),
+                                             noise=tf.constant(noise[:, :10]))
