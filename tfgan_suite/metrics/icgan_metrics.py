@@ -9,7 +9,7 @@ import dataclasses
 import numpy as np
 
 from tfgan_suite import images
-from tfgan_suite.metrics import disentanglement, registry
+from tfgan_suite.metrics import definitions, disentanglement, registry  # noqa: F401 (first)
 from tfgan_suite.metrics.registry import metric
 
 MODEL = "icgan"
