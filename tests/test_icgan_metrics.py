@@ -146,3 +146,54 @@ def test_export_serves_code_and_noise_and_runs_under_saved_model_cli(trained, tm
     with pytest.raises(Exception, match="noise must be"):
         loaded.signatures["serving_default"](code=tf.constant(code),
                                              noise=tf.constant(noise[:, :10]))
+
+
+# ---- figures and the Eq. 7 ablation -------------------------------------------------------------
+
+def test_figures_from_a_run_and_an_export(trained, tmp_path):
+    from PIL import Image
+
+    from tfgan_suite import icgan_figures
+    for source in (dict(run_dir=trained["run_dir"], saved_model=None),
+                   dict(run_dir=None, saved_model=trained["export"])):
+        target = icgan_figures._target(seed=0, **source)
+        grid = icgan_figures.digit_hue_grid(target, 4, seed=0)
+        assert grid.shape == (10, 4, 28, 28, 3)
+        result = icgan_figures.ring_figure(target, 0, 40, 0, str(tmp_path / "ring.png"))
+        assert 0 <= result["hue_mse"] <= 0.25
+    assert Image.open(tmp_path / "ring.png").size == (20 * 30 + 2, 2 * 30 + 2)
+    assert (tmp_path / "ring_hue.png").exists()
+    path = icgan_figures.ablation_figure(trained["run_dir"], 0, 0.1, str(tmp_path / "abl.png"))
+    assert Image.open(path).size == ((2 * 8 + 1) * 30 + 2, 10 * 30 + 2)
+
+
+def test_eq7_scores_are_the_mean_gradient_of_each_channel(monkeypatch):
+    import tensorflow as tf
+
+    from tfgan_suite import icgan_ablation
+    from tfgan_suite.nets import icgan_nets
+    monkeypatch.setattr(icgan_ablation, "digit_mask", lambda x: tf.ones_like(x[..., :1]))
+    generator = icgan_nets.build_icgan_generator(20, width=0.125)
+    z = np.random.default_rng(0).uniform(size=(3, 20)).astype(np.float32)
+    scores = icgan_ablation.grad_scores(generator, z, layers=("C31",))["C31"]
+
+    def loss(delta):   # a constant delta added to channel 2 of C31's output map
+        probe = np.zeros((1, 28, 28, len(scores)), np.float32)
+        probe[..., 2] = delta
+        images = icgan_ablation._run(generator, z, probes={"C31": tf.constant(probe)})
+        return float(tf.reduce_sum(tf.square((images + 1) / 2)))
+    # d loss / d delta = sum_{m,n} grad_{2,m,n} = score * (w h) up to the sign.
+    slope = (loss(1e-2) - loss(-1e-2)) / 2e-2
+    assert abs(slope) / (28 * 28) == pytest.approx(scores[2], rel=2e-2)
+    masks = icgan_ablation.suppression_masks({"C31": scores}, 0.1)
+    assert masks["C31"].sum() == len(scores) - 1 and masks["C31"][np.argmax(scores)] == 0
+
+
+def test_icgan_resume_is_exact(tmp_path, monkeypatch):
+    from tests.test_exact_resume import assert_same_state, straight_and_resumed
+    straight, resumed = straight_and_resumed(
+        tmp_path, monkeypatch, ["--model=icgan", "--dataset=colormnist", "--width=0.125",
+                                "--batch_size=4", "--n_critic=2"])
+    assert straight["step/.ATTRIBUTES/VARIABLE_VALUE"] == 4
+    assert any("d_optimizer" in name for name in straight)
+    assert_same_state(straight, resumed)
