@@ -83,6 +83,17 @@ def resolve(*args):
     return config_lib.resolve(flags.FLAGS)
 
 
+class FakeInceptionRGB:
+    """7x7 average-pooled RGB pixels: a cheap stand-in for the FID Inception (same interface)."""
+
+    distance_name = "fid_fake_rgb"
+    resize = "none"
+
+    def __call__(self, images):
+        x = np.asarray(images, np.float32) / 127.5 - 1.0
+        return x.reshape(len(x), 4, 7, 4, 7, 3).mean(axis=(2, 4)).reshape(len(x), 48)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     from tfgan_suite.metrics import domain_classifier
@@ -98,11 +109,13 @@ def test_run_and_export_evaluate_alike(trained):
     root = trained["root"]
     requests = [dict(run_dir=trained["run_dir"]), dict(saved_model=trained["export"])]
     records = [evaluate.evaluate(evaluate.Request(
-        metrics=("digit_accuracy", "hue_mse", "classifier_fd"), num_samples=200,
-        classifier=str(root / "classifier.keras"), output=str(root / f"m{i}.jsonl"), **r))
+        metrics=("digit_accuracy", "hue_mse", "classifier_fd", "fid"), num_samples=200,
+        classifier=str(root / "classifier.keras"), output=str(root / f"m{i}.jsonl"), **r),
+        fid_extractor=FakeInceptionRGB())
         for i, r in enumerate(requests)]
     for record in records:
         values = record["metrics"]
+        assert np.isfinite(values["fid_fake_rgb"]) and values["fid_fake_rgb"] > 0
         assert 0.0 <= values["digit_accuracy"] <= 1.0 and values["hue_mse"] >= 0
         assert values["hue_mse_eq6_deg2"] == pytest.approx(values["hue_mse"] * 360 ** 2)
         assert np.isfinite(values["frechet_classifier_distance"])
@@ -124,12 +137,14 @@ def test_export_serves_code_and_noise_and_runs_under_saved_model_cli(trained, tm
     meta = read_metadata(export)
     assert (meta["model"], meta["code_dim"], meta["noise_dim"]) == ("icgan", 13, 87)
     assert meta["endpoints"] == ["serving_default", "generate_digit_hue"]
-    code = np.zeros((2, 13), np.float32)
-    code[:, 3] = 1.0
-    code[:, 10:] = hue_to_rgb(np.array([0.2, 0.7]))
-    noise = np.random.default_rng(0).uniform(size=(2, 87)).astype(np.float32)
-    np.save(tmp_path / "code.npy", code)
-    np.save(tmp_path / "noise.npy", noise)
+    from tfgan_suite import serve_request
+    inputs = serve_request.build_inputs(meta, 2, y="3", seed=0)
+    by_hue_inputs = serve_request.build_inputs(meta, 2, y="3", seed=0,
+                                               signature="generate_digit_hue")
+    code, noise = inputs["code"], inputs["noise"]
+    assert code.shape == (2, 13) and np.all(code[:, 3] == 1) and code[:, :10].sum() == 2
+    np.testing.assert_allclose(code[:, 10:], hue_to_rgb(by_hue_inputs["hue"]), atol=1e-6)
+    serve_request.write(inputs, "serving_default", None, str(tmp_path))
     saved_model_cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     run = subprocess.run([saved_model_cli, "run", "--dir", export, "--tag_set", "serve",
                           "--signature_def", "serving_default", "--inputs",
@@ -141,7 +156,7 @@ def test_export_serves_code_and_noise_and_runs_under_saved_model_cli(trained, tm
     import tensorflow as tf
     loaded = tf.saved_model.load(export)
     by_hue = loaded.signatures["generate_digit_hue"](
-        digit=tf.constant([3, 3]), hue=tf.constant([0.2, 0.7]), noise=tf.constant(noise))
+        **{k: tf.constant(v) for k, v in by_hue_inputs.items()})
     np.testing.assert_allclose(by_hue["images"].numpy(), served, atol=1e-5)
     with pytest.raises(Exception, match="noise must be"):
         loaded.signatures["serving_default"](code=tf.constant(code),
