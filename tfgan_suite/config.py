@@ -375,7 +375,9 @@ def define_flags():
     flags.DEFINE_enum("icgan_arch", None, list(ICGAN_ARCH_DEFAULTS), "icgan: networks. icgan "
                       "(default; IC-Connections, blur-pool D, equalised learning rate) or infogan "
                       "(the paper's InfoGAN row: Chen et al.'s MNIST networks, GAN loss, G 1e-3, "
-                      "D 3e-3 as the paper, Adam (0.5, 0.999)).")
+                      "D 3e-3 as the paper, Adam (0.5, 0.999)). icgan also reads --epochs "
+                      "(paper: 40), --n_critic (1), --beta1 / --beta2 (0, 0.99 for icgan) and "
+                      "--width (1).")
     flags.DEFINE_boolean("no_ic", None, "icgan: the paper's 'w/o IC' ablation: BatchNorm in "
                          "place of the IC-Connections' Shift-Scale blocks. Default off.")
     flags.DEFINE_float("d_learning_rate", None, "icgan: discriminator Adam rate (TTUR; "
