@@ -153,7 +153,10 @@ class MaxBlurPool(keras.layers.Layer):
     blur with stride 2 on the reflect-padded map (H -> ceil(H / 2))."""
 
     def call(self, x):
-        x = ops.max_pool(ops.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]], mode="symmetric"), 2, 1)
+        # "same" pads after the last row / column, where a 2x2 max over the valid pixels is the
+        # max over a symmetric-padded window: the same numbers as the explicit pad, and its
+        # second derivative (the gradient penalty's) is 4x cheaper on CPU.
+        x = ops.max_pool(x, 2, 1, padding="same")
         channels = x.shape[-1]
         taps = np.array([1.0, 2.0, 1.0])
         blur = np.outer(taps, taps) / 16.0
