@@ -28,7 +28,6 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_suite import losses, penalties
-from tfgan_suite.hue import hue_to_rgb
 from tfgan_suite.models.base import LossTrackers
 from tfgan_suite.nets import icgan_nets
 
