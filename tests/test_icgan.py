@@ -223,6 +223,16 @@ def test_one_train_step_per_variant_updates_both_networks(arch, ic):
     assert sum(moved_g) >= len(moved_g) / 2 and sum(moved_d) >= len(moved_d) / 2
 
 
+def test_n_critic_updates_read_one_real_batch_each():
+    model = tiny_model(n_critic=2)
+    real = tf.random.uniform((2, 4, 28, 28, 3), -1, 1, seed=1)   # [n_critic, B, ...]
+    assert model.batches_per_step == 2
+    logs = model.train_step((real, tf.zeros((2, 4, 10))))
+    assert np.isfinite(float(logs["d_loss"]))
+    assert int(model.d_optimizer.iterations.numpy()) == 2
+    assert int(model.g_optimizer.iterations.numpy()) == 1
+
+
 def test_info_terms_enter_both_losses_with_their_weights():
     real = tf.random.uniform((4, 28, 28, 3), -1, 1, seed=1)
     # Same seeds, same networks, same latents: the losses differ by the weighted info terms.
