@@ -25,12 +25,13 @@ from tfgan_suite.errors import UserError
 from tfgan_suite.models.slogan_defaults import DATASET_DEFAULTS as SLOGAN_DEFAULTS, PAPER_STEPS \
     as SLOGAN_PAPER_STEPS
 
-MODELS = ("cwgan", "slogan")
-LOSSES_BY_MODEL = {"cwgan": ("wgan", "gan", "lsgan"), "slogan": ("wgan", "hinge")}
+MODELS = ("cwgan", "slogan", "icgan")
+LOSSES_BY_MODEL = {"cwgan": ("wgan", "gan", "lsgan"), "slogan": ("wgan", "hinge"),
+                   "icgan": ("wgan", "gan")}
 # Names the help texts and early checks need without importing TensorFlow; a test keeps
 # them equal to tfgan_suite.data.DATASET_NAMES and tfgan_suite.augment.AUGMENTATIONS.
 DATASET_NAMES = ("mnist5k", "mnist", "mnist2", "fmnist", "fmnist5", "cifar10", "cifar2", "celeba",
-                 "efigi", "gaussians8")
+                 "efigi", "gaussians8", "colormnist")
 DIFFAUGMENT_NAMES = ("color", "translation", "cutout")
 PROBE_MIXUP_ITERATIONS = 5   # Algorithm 3 / App. D.3 of Hwang et al.; equals probe.MIXUP_ITERATIONS
 
@@ -44,6 +45,21 @@ CWGAN_LOSS_DEFAULTS = {
     "wgan": dict(n_critic=5, learning_rate=1e-4, beta1=0.0, beta2=0.9, penalty="gp"),
     "gan": dict(n_critic=1, learning_rate=2e-4, beta1=0.5, beta2=0.999, penalty="none"),
     "lsgan": dict(n_critic=1, learning_rate=1e-3, beta1=0.5, beta2=0.999, penalty="none"),
+}
+# ICGAN (Wang et al., Sec. 3.2 and 4.1), per --icgan_arch. The paper gives: batch 100, the
+# 100-d latent, WGAN-GP with lambda 10, Adam with TTUR rates G 5e-2 / D 8e-2 (ICGAN, w/o IC) and
+# a 10% drop every 5 epochs, 40 epochs (Table 1), InfoGAN's D rate changed to 3e-3. Chosen where
+# it is silent (see the flag help): one critic update (TTUR's rates replace n_critic), Adam
+# betas (0, 0.99) as PGGAN whose equalised learning rate it adopts, lambda1 = lambda2 = 1
+# (InfoGAN's info_reg_coeff); InfoGAN keeps its own G rate 1e-3, betas (0.5, 0.999) and loss.
+ICGAN_DEFAULTS = dict(batch_size=100, z_dim=100, penalty_weight=10.0, n_critic=1, epochs=40.0,
+                      lr_drop_epochs=5.0, lr_drop_factor=0.9, info_digit_weight=1.0,
+                      info_color_weight=1.0, width=1.0, num_hues=100)
+ICGAN_ARCH_DEFAULTS = {
+    "icgan": dict(loss="wgan", penalty="gp", learning_rate=5e-2, d_learning_rate=8e-2,
+                  beta1=0.0, beta2=0.99),
+    "infogan": dict(loss="gan", penalty="none", learning_rate=1e-3, d_learning_rate=3e-3,
+                    beta1=0.5, beta2=0.999),
 }
 SLOGAN_PROBE_DEFAULTS = dict(probe_weight=1.0, probe_mixup=False,
                              probe_mixup_iterations=PROBE_MIXUP_ITERATIONS, probe_loss="per_probe")
@@ -137,7 +153,29 @@ class SLOGANConfig(RunConfig):
     probe_loss: str
 
 
-CONFIG_CLASSES = {"cwgan": CWGANConfig, "slogan": SLOGANConfig}
+@dataclasses.dataclass(frozen=True)
+class ICGANConfig(RunConfig):
+    """ICGAN (Wang et al.) settings: arch "icgan" (ic False: the "w/o IC" row) or "infogan";
+    learning_rate is G's, d_learning_rate D's; lr_drop_every in iterations (resolved from
+    lr_drop_epochs and the split's size)."""
+
+    arch: str
+    ic: bool
+    epochs: float
+    n_critic: int
+    beta1: float
+    beta2: float
+    d_learning_rate: float
+    lr_drop_epochs: float
+    lr_drop_factor: float
+    lr_drop_every: int
+    info_digit_weight: float
+    info_color_weight: float
+    width: float
+    num_hues: int
+
+
+CONFIG_CLASSES = {"cwgan": CWGANConfig, "slogan": SLOGANConfig, "icgan": ICGANConfig}
 
 # Settings a resumed run may change; everything else must equal config.json. cwgan's length
 # (steps / epochs) may grow or shrink; SLOGAN's steps set its schedules (see resume_changes).
@@ -155,6 +193,9 @@ def gaussian_z_mean(config: RunConfig) -> Optional[float]:
 
 # Settings added after a run directory may have been written, with the value that reproduces
 # what those runs did: a missing one is filled in rather than refused.
+# Models whose train steps are replica-aware (tfgan_suite.replicas: global-batch draws, loss
+# scale, cross-replica estimates), hence allowed a --strategy other than default.
+DISTRIBUTED_MODELS = ("cwgan", "slogan")
 SINGLE_DEVICE = {"sync_batch_norm": False, "strategy": "default", "cpu_devices": None}
 ADDED_SETTINGS = {"cwgan": {"aux_classifier_weight": 0.0, **SINGLE_DEVICE},
                   "slogan": {"learn_pi": True, **SINGLE_DEVICE}}
@@ -208,7 +249,8 @@ def define_flags():
     model / loss / dataset, so each default is written down once."""
     if "model" in FLAGS:
         return
-    flags.DEFINE_enum("model", "cwgan", MODELS, "Model: cwgan (Fabbri cWGAN-GP) or slogan.")
+    flags.DEFINE_enum("model", "cwgan", MODELS, "Model: cwgan (Fabbri cWGAN-GP), slogan, or "
+                      "icgan (Wang et al. Information Compensation GAN; --dataset=colormnist).")
     flags.DEFINE_string("dataset", "mnist5k",
                         "Dataset, one of: " + ", ".join(DATASET_NAMES) +
                         ". mnist5k is the real MNIST subset shipped with the install (offline).")
@@ -352,6 +394,27 @@ def define_flags():
     flags.DEFINE_enum("probe_loss", None, ["per_probe", "pooled"], "slogan: L_m as Eq. 11 per "
                       "probe, summed over components (per_probe, default), or as the last line "
                       "of Algorithm 3, pooling the j-th probes of all components (pooled).")
+    flags.DEFINE_enum("icgan_arch", None, list(ICGAN_ARCH_DEFAULTS), "icgan: networks. icgan "
+                      "(default; IC-Connections, blur-pool D, equalised learning rate) or infogan "
+                      "(the paper's InfoGAN row: Chen et al.'s MNIST networks, GAN loss, G 1e-3, "
+                      "D 3e-3 as the paper, Adam (0.5, 0.999)). icgan also reads --epochs "
+                      "(paper: 40), --n_critic (1), --beta1 / --beta2 (0, 0.99 for icgan) and "
+                      "--width (1).")
+    flags.DEFINE_boolean("no_ic", None, "icgan: the paper's 'w/o IC' ablation: BatchNorm in "
+                         "place of the IC-Connections' Shift-Scale blocks. Default off.")
+    flags.DEFINE_float("d_learning_rate", None, "icgan: discriminator Adam rate (TTUR; "
+                       "--learning_rate is G's). Paper: 8e-2 (G 5e-2); InfoGAN: 3e-3.")
+    flags.DEFINE_float("lr_drop_epochs", None, "icgan: the rates drop every this many epochs "
+                       "(> 0). Paper: 5.")
+    flags.DEFINE_float("lr_drop_factor", None, "icgan: multiply the rates by this at each drop, "
+                       "in (0, 1]. Paper: 0.9 (a 10% drop).")
+    flags.DEFINE_float("info_digit_weight", None, "icgan: lambda1 of Eq. 5 (digit code cross-"
+                       "entropy), >= 0. The paper gives no value: 1, InfoGAN's info_reg_coeff.")
+    flags.DEFINE_float("info_color_weight", None, "icgan: lambda2 of Eq. 5 (colour code MSE), "
+                       ">= 0. The paper gives no value: 1, InfoGAN's info_reg_coeff.")
+    flags.DEFINE_enum("mnist_source", None, ["mnist5k", "mnist"], "colormnist: MNIST digits to "
+                      "colour: mnist5k (default, shipped offline) or mnist (--data_dir with the "
+                      "IDX files or mnist.pkl.gz).")
     # Dataset options (see tfgan_suite/data for each dataset's details).
     flags.DEFINE_list("attributes", None, "CelebA attributes to condition on. Paper: Bald, Bangs, "
                       "Black_Hair, Blond_Hair, Eyeglasses, Heavy_Makeup, Male, Pale_Skin, Smiling.")
@@ -385,6 +448,11 @@ FLOAT_RANGES = {
     "prior_learning_rate": (0.0, False, math.inf, False),
     "schedule_end": (-math.inf, False, 1.0, True),
     "probe_weight": (0.0, False, math.inf, False),
+    "d_learning_rate": (0.0, False, math.inf, False),
+    "lr_drop_epochs": (0.0, False, math.inf, False),
+    "lr_drop_factor": (0.0, False, 1.0, True),
+    "info_digit_weight": (0.0, True, math.inf, False),
+    "info_color_weight": (0.0, True, math.inf, False),
 }
 POSITIVE_INTEGERS = ("steps", "batch_size", "z_dim", "n_critic", "generator_updates",
                      "steps_per_execution", "log_every", "sample_every", "checkpoint_every",
@@ -400,6 +468,8 @@ SLOGAN_FLAGS = {"num_components": "num_components", "feature_dim": "feature_dim"
                 "prior_learning_rate": "prior_learning_rate", "schedule_end": "schedule_end",
                 "simclr": "simclr", "sigma_grad_scale": "sigma_grad_scale",
                 "learn_pi": "learn_pi"}
+ICGAN_ONLY = ("icgan_arch", "no_ic", "d_learning_rate", "lr_drop_epochs", "lr_drop_factor",
+              "info_digit_weight", "info_color_weight")
 PROBE_FLAGS = ("probe_data", "probe_folders", "probe_weight", "probe_mixup",
                "probe_mixup_iterations", "probe_loss")
 
@@ -467,6 +537,8 @@ def _dataset_options(f) -> dict:
         options["normalization"] = f.attribute_normalization
     if f.mode_variance is not None:
         options["variance"] = f.mode_variance
+    if f.mnist_source:
+        options["source"] = f.mnist_source
     if f.class_ratio:
         try:
             options["ratio"] = tuple(float(r) for r in f.class_ratio)
@@ -490,10 +562,13 @@ def resolve(f=FLAGS) -> RunConfig:
     check_integers(f)
     from tfgan_suite import distribute
     distribute.check_flags(f.strategy, f.cpu_devices)
+    if f.strategy != "default" and f.model not in DISTRIBUTED_MODELS:
+        raise UserError(f"--strategy={f.strategy} is available for "
+                        f"{', '.join(DISTRIBUTED_MODELS)}; --model={f.model} trains on one device")
     if f.model == "slogan" and f.dataset not in SLOGAN_DEFAULTS:
         raise UserError(f"--model=slogan has no Appendix E configuration for --dataset={f.dataset}; "
                         f"choose one of: {', '.join(SLOGAN_DEFAULTS)}")
-    loss = f.loss or (CWGAN_DEFAULTS if f.model == "cwgan" else SLOGAN_DEFAULTS[f.dataset])["loss"]
+    loss = f.loss or _default_loss(f)
     if loss not in LOSSES_BY_MODEL[f.model]:
         raise UserError(f"--loss={loss} is not available for --model={f.model}; choose one of "
                         + ", ".join(LOSSES_BY_MODEL[f.model]))
@@ -514,7 +589,15 @@ def resolve(f=FLAGS) -> RunConfig:
     info = data.describe(f.dataset, **common["dataset_options"])  # rejects unknown or bad options
     if f.model == "cwgan":
         return _resolve_cwgan(f, common, info.label_kind)
+    if f.model == "icgan":
+        return _resolve_icgan(f, common)
     return _resolve_slogan(f, common)
+
+
+def _default_loss(f) -> str:
+    if f.model == "icgan":
+        return ICGAN_ARCH_DEFAULTS[f.icgan_arch or "icgan"]["loss"]
+    return (CWGAN_DEFAULTS if f.model == "cwgan" else SLOGAN_DEFAULTS[f.dataset])["loss"]
 
 
 def _given(value) -> bool:
@@ -532,6 +615,7 @@ def _refuse_other_model(f, names, owner):
 
 def _resolve_cwgan(f, common, label_kind) -> CWGANConfig:
     _refuse_other_model(f, (*SLOGAN_FLAGS, *PROBE_FLAGS), "slogan")
+    _refuse_other_model(f, ICGAN_ONLY, "icgan")
     values = dict(common)
     for key, default in {**CWGAN_DEFAULTS, **CWGAN_LOSS_DEFAULTS[common["loss"]]}.items():
         values.setdefault(key, _or(getattr(f, key), default))
@@ -560,6 +644,7 @@ def _resolve_slogan(f, common) -> SLOGANConfig:
         raise UserError("--n_critic is a cwgan setting; SLOGAN trains with one critic update per "
                         "iteration (Algorithm 1)")
     _refuse_other_model(f, [n for n in CWGAN_ONLY if n != "n_critic"], "cwgan")
+    _refuse_other_model(f, ICGAN_ONLY, "icgan")
     defaults = SLOGAN_DEFAULTS[f.dataset]
     values = dict(common, batch_size=_or(f.batch_size, defaults["batch_size"]),
                   z_dim=_or(f.z_dim, defaults["latent_dim"]),
@@ -588,6 +673,38 @@ def _resolve_slogan(f, common) -> SLOGANConfig:
         from tfgan_suite.models.slogan import probe_objective
         probe_objective(config, data.describe(f.dataset, **config.dataset_options)).read()
     return config
+
+
+def _resolve_icgan(f, common) -> ICGANConfig:
+    """ICGAN / w/o IC / InfoGAN on ColorMNIST (paper defaults in ICGAN_DEFAULTS)."""
+    _refuse_other_model(f, (*SLOGAN_FLAGS, *PROBE_FLAGS), "slogan")
+    _refuse_other_model(f, [n for n in CWGAN_ONLY
+                            if n not in ("epochs", "n_critic", "beta1", "beta2", "width")], "cwgan")
+    if f.dataset != "colormnist":
+        raise UserError(f"--model=icgan trains on ColorMNIST (its codes are the digit and the "
+                        f"background colour): use --dataset=colormnist, not {f.dataset}")
+    if common["dataset_options"].get("classifier_set"):
+        raise UserError("the GAN trains on the digit images only; classifier_set is for the "
+                        "digit classifier")
+    arch = f.icgan_arch or "icgan"
+    if f.no_ic and arch != "icgan":
+        raise UserError("--no_ic removes the IC-Connections of --icgan_arch=icgan; InfoGAN has none")
+    values = dict(common, arch=arch, ic=not f.no_ic)
+    for key, default in {**ICGAN_DEFAULTS, **ICGAN_ARCH_DEFAULTS[arch]}.items():
+        values.setdefault(key, _or(getattr(f, key, None), default))
+    values["steps"] = f.steps
+    if values["penalty"] not in ("gp", "none"):
+        raise UserError(f"--penalty={values['penalty']} is not used by icgan; choose gp or none")
+    from tfgan_suite.models.icgan import CODE_DIM
+    if values["z_dim"] <= CODE_DIM:
+        raise UserError(f"--z_dim={values['z_dim']} leaves no noise: ICGAN's latent holds "
+                        f"{CODE_DIM} code dimensions (10 digit + 3 colour) plus noise; paper: 100")
+    from tfgan_suite.data import colormnist
+    options = colormnist.Options(**common["dataset_options"])
+    size = colormnist.split_size(options, common["data_dir"], common["split"])
+    epoch = max(1, size // values["batch_size"])
+    values["lr_drop_every"] = max(1, int(round(values["lr_drop_epochs"] * epoch)))
+    return ICGANConfig(**values)
 
 
 def total_steps(config: RunConfig, num_examples) -> int:

@@ -139,6 +139,49 @@ class SLOGANTarget:
         return self._pi.copy()
 
 
+class ICGANTarget:
+    """A generator of coded latents z = [one-hot digit code | RGB of a hue | U(0, 1) noise]
+    (ICGAN, w/o IC, InfoGAN). generate_digit_hue(digits int [N], hues float [N], noise [N, n])
+    -> images in [-1, 1]; the codes are unsupervised, so code c need not show digit c."""
+
+    conditional = False
+    num_components = 0
+
+    def __init__(self, info: TargetInfo, step: int, generate_digit_hue: Callable, noise_dim: int,
+                 num_hues: int, seed: int):
+        self.info, self.step = info, step
+        self._generate = generate_digit_hue
+        self.noise_dim, self.num_hues = int(noise_dim), int(num_hues)
+        self._rng = np.random.default_rng(seed)
+
+    def generate_codes(self, digits, hues, noise) -> np.ndarray:
+        return np.asarray(self._generate(np.asarray(digits, np.int32),
+                                         np.asarray(hues, np.float32),
+                                         np.asarray(noise, np.float32)))
+
+    def generate_with_codes(self, n: int, digit: Optional[int] = None) -> tuple:
+        """(images, digit codes [n]): the training prior (digit code uniform, hue k / num_hues
+        with k uniform, noise U(0, 1)), or a fixed digit code."""
+        digits = self._rng.integers(10, size=n) if digit is None else np.full(n, digit)
+        hues = self._rng.integers(self.num_hues, size=n) / self.num_hues
+        noise = self._rng.uniform(size=(n, self.noise_dim))
+        return self.generate_codes(digits, hues, noise), digits
+
+    def generate(self, n: int) -> np.ndarray:
+        return self.generate_with_codes(n)[0]
+
+    def generate_for(self, c: int, n: int) -> np.ndarray:
+        """Images of latent digit code c."""
+        return self.generate_with_codes(n, c)[0]
+
+    def color_ring(self, digit: int, steps: int, noise, batch_size: int = 100) -> np.ndarray:
+        """The colour-ring sweep: hue code i / steps for i < steps, digit code and noise fixed."""
+        hues = np.arange(steps) / steps
+        parts = [self.generate_codes(np.full(len(h), digit), h, np.repeat(noise[None], len(h), 0))
+                 for h in np.array_split(hues, max(1, -(-steps // batch_size)))]
+        return np.concatenate(parts)
+
+
 def model_target(info: TargetInfo, model, label_pool: np.ndarray, seed: int):
     """The target of a model in memory (restored from a run directory's checkpoint), at the
     weights it holds now. Sampling is seeded by `seed` only: it leaves the model's own noise
@@ -146,6 +189,11 @@ def model_target(info: TargetInfo, model, label_pool: np.ndarray, seed: int):
     import tensorflow as tf
 
     step = int(model.step.numpy())
+    if info.model == "icgan":
+        from tfgan_suite.models.icgan import compose_latent
+        return ICGANTarget(info, step,
+                           lambda d, h, n: model.generate(compose_latent(d, h, n)).numpy(),
+                           model.noise_dim, model.num_hues, seed)
     if info.model == "cwgan":
         return CWGANTarget(info, step, lambda z, y: model.generate(z, y).numpy(), label_pool, seed)
     return SLOGANTarget(
@@ -171,13 +219,19 @@ def load_target(info: TargetInfo, label_pool: np.ndarray, seed: int):
     from tfgan_suite.export import read_metadata
     meta = read_metadata(info.path)
     loaded = tf.saved_model.load(info.path)  # the lambdas below keep it alive
-    needed = ("serving_default",) if info.model == "cwgan" else ("generate_component",
-                                                                 "cluster_probabilities")
+    needed = {"cwgan": ("serving_default",), "icgan": ("generate_digit_hue",)}.get(
+        info.model, ("generate_component", "cluster_probabilities"))
     missing = [name for name in needed if name not in loaded.signatures]
     if missing:
         raise UserError(f"{info.path} lacks the serving signature(s) {', '.join(missing)}: "
                         "export it again with `python -m tfgan_suite.export`")
     step = int(meta["step"])
+    if info.model == "icgan":
+        return ICGANTarget(
+            info, step,
+            lambda d, h, n: loaded.signatures["generate_digit_hue"](
+                digit=tf.constant(d), hue=tf.constant(h), noise=tf.constant(n))["images"].numpy(),
+            meta["noise_dim"], meta["num_hues"], seed)
     if info.model == "cwgan":
         return CWGANTarget(
             info, step,

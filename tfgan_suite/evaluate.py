@@ -24,6 +24,10 @@ by --features ("inception_<resize>" or "classifier"):
   pi_error_matched    the same with each class matched to the component pi_matched_l1,
                       its real examples fall in (Hungarian on p(c|x))  pi_matched_max_abs,
                                                                        pi_majority_class
+  digit_accuracy      ICGAN: classifier accuracy on generated digits,  digit_accuracy(_sem)
+                      codes matched to digits (Hungarian; Table 2)
+  hue_mse             ICGAN: background-hue error of a colour-code     hue_mse(_sem),
+                      ring sweep, best rotation / flip (Eq. 6)         hue_mse_eq6_deg2
   mode_quality        Gaussian-mixture data: VEEGAN/PacGAN sample     high_quality, modes_covered,
                       quality (3-sd rule)                              reverse_kl, std_ratio_mean,
                                                                        mean_offset_max
@@ -59,6 +63,7 @@ quiet.import_tensorflow()   # this module loads TensorFlow (through data) when i
 from tfgan_suite import data, eval_targets, images  # noqa: E402
 from tfgan_suite.errors import UserError  # noqa: E402
 from tfgan_suite.metrics import definitions, registry  # noqa: E402
+from tfgan_suite.metrics import icgan_metrics  # noqa: E402,F401 (registers ICGAN's metrics)
 from tfgan_suite.metrics.frechet import GaussianStats, StreamingStats  # noqa: E402
 from tfgan_suite.metrics.inception import DEFAULT_RESIZE, RESIZE_MODES  # noqa: E402
 

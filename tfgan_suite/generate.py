@@ -253,6 +253,9 @@ def main(argv):
     if f.rows <= 0 or f.frames <= 1:
         raise UserError("--rows must be > 0 and --frames > 1")
     kind = read_model_kind(f.run_dir, f.saved_model)
+    if kind == "icgan":
+        raise UserError("ICGAN's figures (digit x hue grid, colour ring, ablation) are drawn by "
+                        "`python -m tfgan_suite.icgan_figures`")
     mode = f.mode or modes_for(kind)[0]
     check_mode(mode, kind)  # before the model is built and restored
     sampler = sampler_from_run(f.run_dir) if f.run_dir else sampler_from_saved_model(f.saved_model)

@@ -10,6 +10,8 @@ Experiments (tfgan_suite/experiments.py has their settings and the papers' value
                (default) and variance_0.05 / variance_0.1 (Fig. 11's wider modes)
   mnist2       SLOGAN on MNIST-2 (7:3), Table 7; variants slogan (default), no_u2c (Table 9)
   cwgan_mnist  Fabbri cWGAN-GP on MNIST with the paper's settings: class control
+  icgan_colormnist  ICGAN on ColorMNIST (Tables 1-3); variants icgan, no_ic, infogan (default)
+               and their quarter-width *_quarter twins for CPU-only machines
 
 Without --steps or --budget_minutes each run trains the paper's full schedule (100,000 SLOGAN
 iterations; 100 cWGAN epochs). --steps=N stops at iteration N of that schedule (SLOGAN's decays
@@ -203,8 +205,9 @@ def ensure_classifier(opts: Options) -> Optional[str]:
     from tfgan_suite.metrics import attributes, domain_classifier
 
     print(f"\n== domain classifier for {dataset} ({opts.classifier_steps} steps) -> {path}", flush=True)
-    train = load_dataset(dataset, opts.data_dir, "train")
-    test = load_dataset(dataset, opts.data_dir, "test")
+    options = dict(opts.experiment.classifier_options)
+    train = load_dataset(dataset, opts.data_dir, "train", **options)
+    test = load_dataset(dataset, opts.data_dir, "test", **options)
     model = domain_classifier.train_domain_classifier(train.examples, train.labels,
                                                       opts.classifier_steps)
     accuracy = attributes.onehot_accuracy(

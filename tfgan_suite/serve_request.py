@@ -27,7 +27,7 @@ from absl import app, flags
 from tfgan_suite import cli
 from tfgan_suite.errors import UserError
 
-SIGNATURES = ("serving_default", "generate_component")
+SIGNATURES = ("serving_default", "generate_component", "generate_digit_hue")
 
 
 def _labels(meta: dict, y: str | None, n: int) -> np.ndarray:
@@ -76,6 +76,8 @@ def build_inputs(meta: dict, n: int, y=None, component=None, signature="serving_
         raise UserError(f"--signature={signature}: this export has "
                         f"{', '.join(meta.get('endpoints', []))}")
     rng = np.random.default_rng(seed)
+    if meta["model"] == "icgan":
+        return _icgan_inputs(meta, n, y, component, signature, rng)
     if meta["model"] == "cwgan":
         if component is not None:
             raise UserError("--component applies to SLOGAN exports; a cwgan export takes --y")
@@ -91,6 +93,31 @@ def build_inputs(meta: dict, n: int, y=None, component=None, signature="serving_
         ids = np.full(n, component) if component is not None else rng.integers(0, k, n)
         return {"component": ids.astype(np.int32)}
     return {"z": _mixture_z(meta, component, n, rng)}
+
+
+def _icgan_inputs(meta: dict, n: int, y, component, signature: str, rng) -> dict:
+    """ICGAN: digit code --y (default: uniform), hue k / num_hues with k uniform, U(0, 1)
+    noise; serving_default takes code = [one-hot digit | RGB of HSV(hue, 1, 1)] and noise."""
+    if component is not None:
+        raise UserError("--component applies to SLOGAN exports; an icgan export takes --y "
+                        "(the digit code 0..9)")
+    if y is None:
+        digits = rng.integers(0, meta["num_digit_codes"], n)
+    else:
+        try:
+            digit = int(y)
+        except ValueError:
+            raise UserError(f"--y={y!r}: an icgan export takes a digit code 0..9") from None
+        if not 0 <= digit < meta["num_digit_codes"]:
+            raise UserError(f"--y={digit} is out of range: digit codes are 0..9")
+        digits = np.full(n, digit)
+    hues = (rng.integers(0, meta["num_hues"], n) / meta["num_hues"]).astype(np.float32)
+    noise = rng.uniform(size=(n, meta["noise_dim"])).astype(np.float32)
+    if signature == "generate_digit_hue":
+        return {"digit": digits.astype(np.int32), "hue": hues, "noise": noise}
+    from tfgan_suite.hue import hue_to_rgb
+    code = np.concatenate([np.eye(meta["num_digit_codes"])[digits], hue_to_rgb(hues)], axis=1)
+    return {"code": code.astype(np.float32), "noise": noise}
 
 
 def rest_body(inputs: dict, signature: str) -> dict:
@@ -126,7 +153,7 @@ def define_flags():
                         "(<export_dir>/<name>/<version>).")
     flags.DEFINE_integer("n", 4, "Examples in the request.")
     flags.DEFINE_string("y", None, "cwgan: class index (one-hot exports) or comma-separated "
-                        "attribute names set to 1 (binary exports).")
+                        "attribute names set to 1 (binary exports); icgan: the digit code.")
     flags.DEFINE_integer("component", None, "slogan: mixture component (default: drawn by pi).")
     flags.DEFINE_enum("signature", "serving_default", list(SIGNATURES), "Signature to call.")
     flags.DEFINE_integer("seed", 0, "Seed for z.")

@@ -30,10 +30,13 @@ def define_flags():
     flags.DEFINE_integer("seed", 0, "Seed for the initialisation and the batch order.")
     flags.DEFINE_string("train_split", "train", "Split to train on.")
     flags.DEFINE_string("eval_split", "test", "Split to report the accuracy on.")
+    flags.DEFINE_multi_string("dataset_option", [], "A dataset option key=value (repeatable), "
+                              "e.g. ICGAN's digit classifier: --dataset=colormnist "
+                              "--dataset_option=classifier_set=true (12 classes).")
 
 
 def run(dataset: str, data_dir, output: str, steps: int, batch_size: int, learning_rate: float,
-        seed: int, train_split: str, eval_split: str) -> float:
+        seed: int, train_split: str, eval_split: str, options: dict = None) -> float:
     """Train, save to `output`, return the accuracy on `eval_split`."""
     if not output or not output.endswith(".keras"):
         raise UserError(f"--output={output!r}: give a model file name ending in .keras")
@@ -45,8 +48,8 @@ def run(dataset: str, data_dir, output: str, steps: int, batch_size: int, learni
     from tfgan_suite.data import load_dataset
     from tfgan_suite.metrics import attributes, domain_classifier
 
-    train = load_dataset(dataset, data_dir, train_split)
-    evaluation = load_dataset(dataset, data_dir, eval_split)
+    train = load_dataset(dataset, data_dir, train_split, **(options or {}))
+    evaluation = load_dataset(dataset, data_dir, eval_split, **(options or {}))
     if train.info.label_kind != "onehot":
         raise UserError(f"--dataset={dataset} has {train.info.label_kind!r} labels; the domain "
                         "classifier needs one-hot class labels")
@@ -61,8 +64,11 @@ def run(dataset: str, data_dir, output: str, steps: int, batch_size: int, learni
 @cli.user_errors_exit
 def main(argv):
     del argv
+    options = dict(item.split("=", 1) for item in FLAGS.dataset_option if "=" in item)
+    if len(options) != len(FLAGS.dataset_option):
+        raise UserError(f"--dataset_option takes key=value, got {FLAGS.dataset_option}")
     accuracy = run(FLAGS.dataset, FLAGS.data_dir, FLAGS.output, FLAGS.steps, FLAGS.batch_size,
-                   FLAGS.learning_rate, FLAGS.seed, FLAGS.train_split, FLAGS.eval_split)
+                   FLAGS.learning_rate, FLAGS.seed, FLAGS.train_split, FLAGS.eval_split, options)
     print(f"wrote {FLAGS.output}; accuracy on {FLAGS.dataset}/{FLAGS.eval_split}: {accuracy:.4f}")
 
 

@@ -17,13 +17,14 @@ def build_model(config, info: DatasetInfo):
 
     keras.utils.set_random_seed(config.seed)
     if config.model == "cwgan":
-        model = _build_cwgan(config, info)
-    elif config.model == "slogan":
+        return _build_cwgan(config, info)
+    if config.model == "slogan":
         from tfgan_suite.models import slogan
-        model = slogan.build(config, info)
-    else:
-        raise ValueError(f"unknown model {config.model!r}")
-    return model
+        return slogan.build(config, info)
+    if config.model == "icgan":
+        from tfgan_suite.models import icgan
+        return icgan.build(config, info)
+    raise ValueError(f"unknown model {config.model!r}")
 
 
 def _build_cwgan(config, info):
