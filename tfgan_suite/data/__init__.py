@@ -16,6 +16,7 @@ import dataclasses
 from typing import Optional
 
 from tfgan_suite.data import celeba, cifar, efigi, embedded, fashion_mnist, mnist, synthetic
+from tfgan_suite.data import dsprites
 from tfgan_suite.data.base import ArraySource, DatasetInfo, batch_pipeline  # noqa: F401 (API)
 from tfgan_suite.errors import UserError
 
@@ -46,6 +47,11 @@ _REGISTRY = {
     "efigi": _Dataset(efigi, {}, True, "EFIGI 1.6 galaxies, 64x64, 4 continuous attributes"),
     "gaussians8": _Dataset(synthetic, {}, False,
                            "SLOGAN's 8 imbalanced 2-D Gaussians (generated)"),
+    "dsprites": _Dataset(dsprites, {}, True, "dSprites 64x64 binary sprites, the exact 737,280-"
+                         "image factor grid (rendered offline, or the official .npz in --data_dir)"),
+    "color_dsprites": _Dataset(dsprites, {}, True, "dSprites with a colour per sprite (8 levels "
+                               "per channel)"),
+    "noisy_dsprites": _Dataset(dsprites, {}, True, "dSprites, white sprite on uniform noise"),
 }
 DATASET_NAMES = tuple(_REGISTRY)
 
