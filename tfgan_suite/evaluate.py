@@ -27,6 +27,10 @@ by --features ("inception_<resize>" or "classifier"):
   mode_quality        Gaussian-mixture data: VEEGAN/PacGAN sample     high_quality, modes_covered,
                       quality (3-sd rule)                              reverse_kl, std_ratio_mean,
                                                                        mean_offset_max
+  mig                 betavae / idgan on a factor grid (dSprites):    mig
+                      Mutual Information Gap, disentanglement_lib
+  fvm                 the FactorVAE metric (majority-vote accuracy),  fvm, fvm_train
+                      disentanglement_lib definition
 
 Results: one JSON line per evaluation (step, time, metric values, settings) appended to
 <run_dir>/metrics.jsonl, or for a SavedModel to metrics.jsonl next to its version directory
@@ -59,6 +63,7 @@ quiet.import_tensorflow()   # this module loads TensorFlow (through data) when i
 from tfgan_suite import data, eval_targets, images  # noqa: E402
 from tfgan_suite.errors import UserError  # noqa: E402
 from tfgan_suite.metrics import definitions, registry  # noqa: E402
+from tfgan_suite.metrics import disentanglement_metrics  # noqa: E402,F401 (registers mig, fvm)
 from tfgan_suite.metrics.frechet import GaussianStats, StreamingStats  # noqa: E402
 from tfgan_suite.metrics.inception import DEFAULT_RESIZE, RESIZE_MODES  # noqa: E402
 
@@ -85,6 +90,8 @@ class Request:
     seed: int = 0
     output: Optional[str] = None
     tensorboard: bool = True
+    mig_samples: int = 10_000        # mig points; also fvm's global-variance points
+    fvm_votes: int = 10_000          # fvm training votes (evaluation: half as many)
 
 
 def parse_metrics(names) -> tuple:
@@ -104,7 +111,7 @@ def parse_metrics(names) -> tuple:
 
 def check_request(request: Request) -> None:
     """Flag values that are wrong whatever the model (metric names are checked by parse_metrics)."""
-    for name in ("num_samples", "samples_per_class", "batch_size"):
+    for name in ("num_samples", "samples_per_class", "batch_size", "mig_samples", "fvm_votes"):
         if getattr(request, name) <= 0:
             raise UserError(f"--{name} must be positive, got {getattr(request, name)}")
     if request.split not in data.SPLITS:
@@ -484,6 +491,10 @@ def define_flags():
     flags.DEFINE_integer("seed", 0, "Seed for z, conditions and mixture components.")
     flags.DEFINE_string("output", None, "metrics.jsonl to append to (default: see module doc).")
     flags.DEFINE_boolean("tensorboard", True, "Also write Metrics/<name> scalars (run dirs).")
+    flags.DEFINE_integer("mig_samples", 10_000, "mig: random factor-grid points (also fvm's "
+                         "global-variance estimate). disentanglement_lib: 10,000.")
+    flags.DEFINE_integer("fvm_votes", 10_000, "fvm: training votes of 64 images each; the "
+                         "evaluation uses half as many. disentanglement_lib: 10,000 / 5,000.")
 
 
 def request_from_flags(f) -> Request:
@@ -491,7 +502,8 @@ def request_from_flags(f) -> Request:
                    data_dir=f.data_dir, split=f.split, num_samples=f.num_samples,
                    samples_per_class=f.samples_per_class, batch_size=f.batch_size,
                    fid_weights=f.fid_weights, fid_resize=f.fid_resize, classifier=f.classifier,
-                   features=f.features, seed=f.seed, output=f.output, tensorboard=f.tensorboard)
+                   features=f.features, seed=f.seed, output=f.output, tensorboard=f.tensorboard,
+                   mig_samples=f.mig_samples, fvm_votes=f.fvm_votes)
 
 
 @cli.user_errors_exit

@@ -24,8 +24,10 @@ colour whose channels are each one of 8 levels linspace(0, 1, 8); `noisy_dsprite
 white sprite on uniform noise in [0, 1] per pixel and channel. Colours and noise are drawn
 from a generator seeded by (option seed, example index), so every example is fixed.
 
-dSprites has a single set; both splits are the whole grid (the disentanglement metrics and
-the paper's FID sample it). Pixels are 0 / 255 (model units -1 / 1): the Bernoulli likelihood
+dSprites has a single set: "train" is the whole grid; "test" is a fixed random sample of
+`TEST_SIZE` (10,000) grid images (seed 0), the real images FID compares with. The
+disentanglement metrics sample factors from the whole grid (`DSpritesSource.grid`) whatever
+the split. Pixels are 0 / 255 (model units -1 / 1): the Bernoulli likelihood
 of the beta-VAE reads them as 0 / 1. Examples carry no condition labels; their ground-truth
 factors are `factor_classes(indices)` (what MIG and FVM read).
 """
@@ -57,6 +59,7 @@ COLOR_LEVELS = np.linspace(0.0, 1.0, 8)
 # the span of sprite centres (positions 0..1 map to 0.5 -/+ POSITION_RANGE / 2).
 SPRITE_HALF_SIZE = 0.16
 POSITION_RANGE = 0.64
+TEST_SIZE = 10_000
 _STRIDES = np.cumprod((1,) + FACTOR_SIZES[:0:-1])[::-1]   # C-order strides of the grid
 
 
@@ -141,15 +144,17 @@ class LazyImages:
     read from the memory-mapped official images, then coloured for the variants). Supports
     what the suite reads: len, shape, dtype, integer / slice / integer-array indexing."""
 
-    def __init__(self, variant: str, seed: int, official: Optional[np.ndarray] = None):
+    def __init__(self, variant: str, seed: int, official: Optional[np.ndarray] = None,
+                 rows: Optional[np.ndarray] = None):
         self.variant, self.seed, self.official = variant, seed, official
+        self.rows = rows   # grid indices of this array's rows (None: the whole grid)
         channels = 1 if variant == "binary" else 3
-        self.shape = (NUM_EXAMPLES, IMAGE_SIZE, IMAGE_SIZE, channels)
+        self.shape = (len(self), IMAGE_SIZE, IMAGE_SIZE, channels)
         self.dtype = np.dtype(np.uint8)
         self.ndim = 4
 
     def __len__(self):
-        return NUM_EXAMPLES
+        return NUM_EXAMPLES if self.rows is None else len(self.rows)
 
     def masks(self, indices) -> np.ndarray:
         if self.official is not None:
@@ -159,14 +164,17 @@ class LazyImages:
     def __getitem__(self, key):
         if isinstance(key, (int, np.integer)):
             return self[np.array([key])][0]
+        n = len(self)
         if isinstance(key, slice):
-            key = np.arange(NUM_EXAMPLES)[key]
+            key = np.arange(n)[key]
         indices = np.asarray(key, np.int64)
         if indices.ndim != 1:
             raise IndexError("LazyImages takes an integer, a slice or a 1-D integer array")
-        if len(indices) and (indices.min() < -NUM_EXAMPLES or indices.max() >= NUM_EXAMPLES):
-            raise IndexError(f"index out of range for {NUM_EXAMPLES} examples")
-        indices = indices % NUM_EXAMPLES
+        if len(indices) and (indices.min() < -n or indices.max() >= n):
+            raise IndexError(f"index out of range for {n} examples")
+        indices = indices % n
+        if self.rows is not None:
+            indices = self.rows[indices]
         return colorise(self.masks(indices), indices, self.variant, self.seed)
 
     def __array__(self, dtype=None, copy=None):
@@ -174,14 +182,25 @@ class LazyImages:
                         "converting all 737,280 images")
 
 
+@dataclasses.dataclass
 class DSpritesSource(ArraySource):
-    """An ArraySource whose examples are the lazily made dSprites grid, with its factors."""
+    """An ArraySource of lazily made dSprites images. `grid` holds the whole grid (indexed by
+    `index_of(factor classes)`), which the disentanglement metrics sample; `grid_indices` are
+    the grid rows of `examples`."""
 
-    def factor_classes(self, indices) -> np.ndarray:
-        return factor_classes(indices)
-
+    grid: Optional[LazyImages] = None
+    grid_indices: Optional[np.ndarray] = None
     factor_names = FACTOR_NAMES
     factor_sizes = FACTOR_SIZES
+
+    def images_of(self, classes) -> np.ndarray:
+        """uint8 images of factor classes [N, 5]."""
+        return self.grid[index_of(classes)]
+
+
+def test_indices() -> np.ndarray:
+    """The grid rows of the "test" split: TEST_SIZE distinct indices, sorted, seed 0."""
+    return np.sort(np.random.default_rng(0).choice(NUM_EXAMPLES, TEST_SIZE, replace=False))
 
 
 # ------------------------------------------------------------------ the official file
@@ -247,5 +266,8 @@ def load(name: str, data_dir: Optional[str], split: str, options: Options) -> Ar
             cache = _official_cache(npz, options.cache_dir or os.path.join(data_dir, "tfgan_cache"))
             official = np.load(cache, mmap_mode="r")
     info = describe(name, options)
-    images = LazyImages(VARIANTS[name], options.seed, official)
-    return DSpritesSource(info, images, np.zeros((NUM_EXAMPLES, 0), np.float32), None)
+    grid = LazyImages(VARIANTS[name], options.seed, official)
+    rows = np.arange(NUM_EXAMPLES) if split == "train" else test_indices()
+    examples = grid if split == "train" else LazyImages(VARIANTS[name], options.seed, official, rows)
+    return DSpritesSource(info, examples, np.zeros((len(rows), 0), np.float32), None, grid=grid,
+                          grid_indices=rows)
