@@ -228,7 +228,9 @@ def _official_cache(npz_path: str, cache_dir: str) -> str:
         check_official_classes(classes, npz_path)
         with archive.open("imgs.npy") as fh:
             version = np.lib.format.read_magic(fh)
-            shape, fortran, dtype = np.lib.format._read_array_header(fh, version)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(fh)
             if shape != (NUM_EXAMPLES, IMAGE_SIZE, IMAGE_SIZE) or fortran:
                 raise UserError(f"{npz_path}: imgs has shape {shape}, expected "
                                 f"({NUM_EXAMPLES}, 64, 64)")
