@@ -81,3 +81,26 @@ def test_fvm_of_a_rotated_code_is_lower_and_of_a_collapsed_code_zero():
     collapsed = disentanglement.factor_vae_score(lambda c: np.zeros((len(c), 10)), SIZES,
                                                  num_train=10, num_eval=10)
     assert collapsed == {"fvm": 0.0, "fvm_train": 0.0, "active_dims": 0}
+
+
+def code_images(informative, seed=0):
+    """A 'generator' of 64x64 images that shows c (2-D) as the brightness of its two halves, or
+    ignores it."""
+    rng = np.random.default_rng(seed)
+
+    def generate_with_codes(n):
+        c = rng.normal(size=(n, 2)).astype(np.float32)
+        x = np.zeros((n, 64, 64, 1), np.float32)
+        if informative:
+            x[:, :32] = np.tanh(0.5 * c[:, 0])[:, None, None, None]
+            x[:, 32:] = np.tanh(0.5 * c[:, 1])[:, None, None, None]
+        return c, x
+    return generate_with_codes
+
+
+def test_gilbo_is_large_when_images_show_c_and_zero_when_they_ignore_it():
+    from tfgan_suite.metrics import gilbo
+    shown = gilbo.gilbo(code_images(True), (64, 64, 1), 2, steps=150, eval_samples=512)
+    ignored = gilbo.gilbo(code_images(False), (64, 64, 1), 2, steps=20, eval_samples=512)
+    assert shown["gilbo"] > 1.5          # of at most H(c) - H(c|x): unbounded for exact codes
+    assert abs(ignored["gilbo"]) < 0.1

@@ -23,9 +23,13 @@ class DisentangledTarget:
         self._rng = np.random.default_rng(seed)
 
     def generate(self, n: int) -> np.ndarray:
+        return self.generate_with_codes(n)[1]
+
+    def generate_with_codes(self, n: int) -> tuple:
+        """(c [n, c_dim], images [n, H, W, C]) with c ~ N(0, I) (GILBO reads both)."""
         c = self._rng.normal(size=(n, self.c_dim)).astype(np.float32)
         s = self._rng.normal(size=(n, self.s_dim)).astype(np.float32)
-        return np.asarray(self._decode(c, s))
+        return c, np.asarray(self._decode(c, s))
 
     def representation(self, x) -> np.ndarray:
         return np.asarray(self._represent(np.asarray(x, np.float32)))

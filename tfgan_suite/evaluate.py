@@ -31,6 +31,8 @@ by --features ("inception_<resize>" or "classifier"):
                       Mutual Information Gap, disentanglement_lib
   fvm                 the FactorVAE metric (majority-vote accuracy),  fvm, fvm_train
                       disentanglement_lib definition
+  gilbo               betavae / idgan: GILBO lower bound on I(c; x)   gilbo (nats)
+                      (fresh encoder, --gilbo_steps batches)
 
 Results: one JSON line per evaluation (step, time, metric values, settings) appended to
 <run_dir>/metrics.jsonl, or for a SavedModel to metrics.jsonl next to its version directory
@@ -92,6 +94,7 @@ class Request:
     tensorboard: bool = True
     mig_samples: int = 10_000        # mig points; also fvm's global-variance points
     fvm_votes: int = 10_000          # fvm training votes (evaluation: half as many)
+    gilbo_steps: int = 2_000         # gilbo: training batches of its encoder
 
 
 def parse_metrics(names) -> tuple:
@@ -111,7 +114,8 @@ def parse_metrics(names) -> tuple:
 
 def check_request(request: Request) -> None:
     """Flag values that are wrong whatever the model (metric names are checked by parse_metrics)."""
-    for name in ("num_samples", "samples_per_class", "batch_size", "mig_samples", "fvm_votes"):
+    for name in ("num_samples", "samples_per_class", "batch_size", "mig_samples", "fvm_votes",
+                 "gilbo_steps"):
         if getattr(request, name) <= 0:
             raise UserError(f"--{name} must be positive, got {getattr(request, name)}")
     if request.split not in data.SPLITS:
@@ -495,6 +499,8 @@ def define_flags():
                          "global-variance estimate). disentanglement_lib: 10,000.")
     flags.DEFINE_integer("fvm_votes", 10_000, "fvm: training votes of 64 images each; the "
                          "evaluation uses half as many. disentanglement_lib: 10,000 / 5,000.")
+    flags.DEFINE_integer("gilbo_steps", 2_000, "gilbo: batches of 64 generated samples its fresh "
+                         "encoder trains on (more: a tighter bound).")
 
 
 def request_from_flags(f) -> Request:
@@ -503,7 +509,8 @@ def request_from_flags(f) -> Request:
                    samples_per_class=f.samples_per_class, batch_size=f.batch_size,
                    fid_weights=f.fid_weights, fid_resize=f.fid_resize, classifier=f.classifier,
                    features=f.features, seed=f.seed, output=f.output, tensorboard=f.tensorboard,
-                   mig_samples=f.mig_samples, fvm_votes=f.fvm_votes)
+                   mig_samples=f.mig_samples, fvm_votes=f.fvm_votes,
+                   gilbo_steps=f.gilbo_steps)
 
 
 @cli.user_errors_exit

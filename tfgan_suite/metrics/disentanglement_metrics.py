@@ -1,6 +1,6 @@
-"""MIG and the FactorVAE metric, registered for the models with an encoder (betavae, idgan).
+"""MIG, the FactorVAE metric and GILBO, registered for the models of ID-GAN (betavae, idgan).
 
-They read the model's representation (the mean of q(c|x)) of images whose ground-truth factors
+MIG and FVM read the model's representation (the mean of q(c|x)) of images whose ground-truth factors
 are known: datasets with a factor grid (dSprites and its variants, `DSpritesSource`). ID-GAN's
 representation is its distilled (frozen) beta-VAE encoder, as in the paper.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tfgan_suite.errors import UserError
-from tfgan_suite.metrics import disentanglement
+from tfgan_suite.metrics import disentanglement, gilbo as gilbo_lib
 from tfgan_suite.metrics.registry import metric
 
 MODELS = ("betavae", "idgan")
@@ -54,3 +54,14 @@ def fvm(inputs):
         num_eval=max(1, votes // 2), num_variance_estimate=inputs.request.mig_samples)
     values = {"fvm": result["fvm"], "fvm_train": result["fvm_train"]}
     return values, {"fvm": dict(result, factors=list(source.factor_names))}
+
+
+@metric("gilbo", models=MODELS, summary="GILBO (Alemi & Fischer 2018): a fresh encoder trained "
+        "--gilbo_steps batches on generated (c, G(s, c)), then E[log e(c|x) - log p(c)] in nats "
+        "on --num_samples samples")
+def gilbo(inputs):
+    target = inputs.target
+    result = gilbo_lib.gilbo(target.generate_with_codes, inputs.source.info.example_shape,
+                             target.c_dim, steps=inputs.request.gilbo_steps,
+                             eval_samples=inputs.request.num_samples, seed=inputs.seed)
+    return {"gilbo": result["gilbo"]}, {"gilbo": result}
