@@ -239,3 +239,22 @@ def test_evaluate_reads_the_same_representation_from_run_and_export(trained, tmp
     assert from_vae["metrics"]["mig"] == pytest.approx(from_run["metrics"]["mig"], abs=1e-6)
     with pytest.raises(UserError, match="does not apply to --model=idgan"):
         evaluate.evaluate(evaluate.Request(run_dir=trained["gan"], metrics=("nmi",)))
+
+
+def test_idgan_flagfiles_resolve_with_their_stage_one_run(trained, monkeypatch):
+    monkeypatch.chdir(os.path.join(os.path.dirname(__file__), ".."))
+    config = resolve("--flagfile=flags/idgan_dsprites.flags", f"--vae_run_dir={trained['vae']}")
+    assert (config.s_dim, config.w_info, config.learning_rate, config.steps) == \
+        (0, 1e-4, 1e-3, 300_000)
+    with pytest.raises(UserError, match="runs/betavae_celeba does not exist"):
+        resolve("--flagfile=flags/idgan_celeba.flags", "--data_dir=/data")
+
+
+def test_traversal_rows_sweep_one_dimension_each(trained):
+    from tfgan_suite import disentangled_targets
+    target = disentangled_targets.load(saved_model=trained["gan_export"])
+    grid = disentangled_targets.traversal(target, 3, seed=0, low=-2.0, high=2.0,
+                                          base=np.zeros(10))
+    assert grid.shape == (10, 3, 64, 64, 1)
+    np.testing.assert_allclose(grid[:, 1], np.repeat(grid[:1, 1], 10, 0), atol=1e-6)  # c = 0
+    np.testing.assert_allclose(grid[3, 0], target.decode(-2.0 * np.eye(10)[3:4])[0], atol=1e-5)

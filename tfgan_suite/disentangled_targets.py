@@ -3,6 +3,7 @@
   generate(n)         n images in [-1, 1] with c ~ N(0, I) (and s ~ N(0, I) for ID-GAN with
                       s_dim > 0): the beta-VAE decoder's means, ID-GAN's averaged generator
   representation(x)   the mean of q(c|x) [N, c_dim] for images x in [-1, 1] (MIG, FVM)
+  decode(c, s)        images of given codes (latent traversals)
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ class DisentangledTarget:
         c = self._rng.normal(size=(n, self.c_dim)).astype(np.float32)
         s = self._rng.normal(size=(n, self.s_dim)).astype(np.float32)
         return c, np.asarray(self._decode(c, s))
+
+    def decode(self, c, s=None) -> np.ndarray:
+        """Images of codes c [N, c_dim] (and nuisance s [N, s_dim]; zeros when None)."""
+        c = np.asarray(c, np.float32)
+        s = np.zeros((len(c), self.s_dim), np.float32) if s is None else np.asarray(s, np.float32)
+        return np.asarray(self._decode(c, s))
 
     def representation(self, x) -> np.ndarray:
         return np.asarray(self._represent(np.asarray(x, np.float32)))
@@ -64,3 +71,29 @@ def saved_model_target(info, loaded, meta: dict, seed: int) -> DisentangledTarge
         return serve(**inputs)["images"].numpy()
     return DisentangledTarget(info, int(meta["step"]), int(meta["c_dim"]), s_dim, decode,
                               lambda x: encode(images=tf.constant(x))["mean"].numpy(), seed)
+
+
+def load(run_dir=None, saved_model=None, seed: int = 0) -> DisentangledTarget:
+    """The target of a betavae / idgan run directory or export."""
+    if run_dir:
+        from tfgan_suite import runs
+        model, config, _ = runs.load_trained_model(run_dir)
+        return model_target(config, model, seed)
+    import tensorflow as tf
+    from tfgan_suite.export import read_metadata
+    meta = read_metadata(saved_model)
+    return saved_model_target(meta, tf.saved_model.load(saved_model), meta, seed)
+
+
+def traversal(target: DisentangledTarget, frames: int, seed: int, low: float = -3.0,
+              high: float = 3.0, base=None) -> np.ndarray:
+    """[c_dim, frames, H, W, C]: row j sweeps c_j from `low` to `high` with the other
+    dimensions at `base` (default c ~ N(0, I) from `seed`) and s fixed."""
+    from tfgan_suite.models.betavae import traversal_grid
+
+    rng = np.random.default_rng(seed)
+    anchor = rng.normal(size=target.c_dim).astype(np.float32) if base is None else \
+        np.asarray(base, np.float32)
+    s = rng.normal(size=(1, target.s_dim)).astype(np.float32)
+    return traversal_grid(lambda c: target.decode(c, np.repeat(s, len(c), 0)), anchor,
+                          np.linspace(low, high, frames, dtype=np.float32))
