@@ -258,3 +258,13 @@ def test_traversal_rows_sweep_one_dimension_each(trained):
     assert grid.shape == (10, 3, 64, 64, 1)
     np.testing.assert_allclose(grid[:, 1], np.repeat(grid[:1, 1], 10, 0), atol=1e-6)  # c = 0
     np.testing.assert_allclose(grid[3, 0], target.decode(-2.0 * np.eye(10)[3:4])[0], atol=1e-5)
+
+
+def test_reproduce_trains_stage_two_from_the_stage_one_run_of_its_seed(tmp_path):
+    from tfgan_suite import reproduce
+    from tests.test_reproduce import options
+    opts = options(experiment="idgan_dsprites", runs_dir=str(tmp_path), steps=10)
+    first, second = (reproduce.train_command(opts, v, 3) for v in ("betavae", "idgan"))
+    assert first.index("--model=betavae") > first.index("--model=idgan")   # the last one counts
+    assert f"--vae_run_dir={tmp_path}/idgan_dsprites/betavae/seed3" in second
+    assert f"--run_dir={tmp_path}/idgan_dsprites/betavae/seed3" in first
