@@ -209,7 +209,11 @@ def saved_model_cli(export, signature, inputs, outdir):
 
 
 def test_exports_run_under_saved_model_cli(trained, tmp_path):
-    c = np.random.default_rng(0).normal(size=(2, 10)).astype(np.float32)
+    from tfgan_suite import serve_request
+    from tfgan_suite.export import read_metadata
+    inputs = serve_request.build_inputs(read_metadata(trained["gan_export"]), 2)
+    assert list(inputs) == ["c"]   # s_dim 0 on dSprites
+    c = inputs["c"]
     np.save(tmp_path / "c.npy", c)
     np.save(tmp_path / "x.npy", np.full((2, 64, 64, 1), -1.0, np.float32))
     run = saved_model_cli(trained["gan_export"], "serving_default", f"c={tmp_path}/c.npy",

@@ -234,7 +234,8 @@ def define_flags():
     model / loss / dataset, so each default is written down once."""
     if "model" in FLAGS:
         return
-    flags.DEFINE_enum("model", "cwgan", MODELS, "Model: cwgan (Fabbri cWGAN-GP) or slogan.")
+    flags.DEFINE_enum("model", "cwgan", MODELS, "Model: cwgan (Fabbri cWGAN-GP), slogan, or ID-GAN's "
+                      "two stages: betavae, then idgan.")
     flags.DEFINE_string("dataset", "mnist5k",
                         "Dataset, one of: " + ", ".join(DATASET_NAMES) +
                         ". mnist5k is the real MNIST subset shipped with the install (offline).")
