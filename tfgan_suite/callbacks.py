@@ -96,7 +96,8 @@ class Throughput(keras.callbacks.Callback):
 class ScalarLogger(EveryN):
     """TensorBoard scalars every `every` iterations: the mean of each logged value over every
     iteration since the previous write (the model's metric trackers accumulate them; this
-    callback resets them after writing). Whatever is pending is written when training ends."""
+    callback resets them after writing). Whatever is pending is written when training ends.
+    writer=None resets the trackers at the same iterations and writes nothing."""
 
     # TensorBoard tag for each train_step log key; unknown keys go under "train/".
     TAGS = {"d_loss": "loss/critic", "g_loss": "loss/generator",
@@ -116,6 +117,9 @@ class ScalarLogger(EveryN):
         self.written_step = self.last_step
 
     def write(self, step):
+        if self.writer is None:    # a worker that only keeps the trackers' reset cadence
+            self.pending, self.written_step = {}, step
+            return
         with self.writer.as_default(step=step):
             for key, value in self.pending.items():
                 tf.summary.scalar(self.TAGS.get(key, f"train/{key}"), value)
@@ -202,7 +206,14 @@ class Checkpointer(EveryN):
         self.save()
 
 
-def training_callbacks(model, config, grid_fn, manager):
+def training_callbacks(model, config, grid_fn, manager, write=True):
+    """The callbacks of a training run. write=False: a multi-worker run's other workers, which
+    must run the same TensorFlow ops as the chief (a checkpoint save can create variables, whose
+    initial values are broadcast across workers) but leave no trace: `manager` then saves into a
+    scratch folder, and no TensorBoard or sample files are written."""
+    if not write:
+        return [NonFiniteGuard(manager.directory), Throughput(),
+                ScalarLogger(None, config.log_every), Checkpointer(manager, config.checkpoint_every)]
     run_dir = config.run_dir
     writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
     return [NonFiniteGuard(manager.directory), Throughput(),

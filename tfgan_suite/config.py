@@ -73,6 +73,7 @@ class RunConfig:
     penalty_weight: float
     learning_rate: float
     steps: Optional[int]
+    sync_batch_norm: bool
     # Bookkeeping: may change when a run resumes (see RESUMABLE_CHANGES).
     steps_per_execution: int
     log_every: int
@@ -82,6 +83,8 @@ class RunConfig:
     grid_rows: int
     download: bool
     deterministic: bool
+    strategy: str
+    cpu_devices: Optional[int]
     run_dir: str
     export_dir: str
     export_name: str
@@ -170,7 +173,7 @@ CONFIG_CLASSES = {"cwgan": CWGANConfig, "slogan": SLOGANConfig, "betavae": BetaV
 # (steps / epochs) may grow or shrink; SLOGAN's steps set its schedules (see resume_changes).
 RESUMABLE_CHANGES = frozenset({
     "steps_per_execution", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
-    "grid_rows", "download", "deterministic", "run_dir", "export_dir", "export_name", "export"})
+    "grid_rows", "download", "deterministic", "strategy", "cpu_devices", "run_dir", "export_dir", "export_name", "export"})
 CWGAN_RESUMABLE_CHANGES = RESUMABLE_CHANGES | {"steps", "epochs"}
 
 
@@ -182,8 +185,9 @@ def gaussian_z_mean(config: RunConfig) -> Optional[float]:
 
 # Settings added after a run directory may have been written, with the value that reproduces
 # what those runs did: a missing one is filled in rather than refused.
-ADDED_SETTINGS = {"cwgan": {"aux_classifier_weight": 0.0},
-                  "slogan": {"learn_pi": True}}
+SINGLE_DEVICE = {"sync_batch_norm": False, "strategy": "default", "cpu_devices": None}
+ADDED_SETTINGS = {"cwgan": {"aux_classifier_weight": 0.0, **SINGLE_DEVICE},
+                  "slogan": {"learn_pi": True, **SINGLE_DEVICE}}
 
 
 def from_json(obj: dict, source: str = "config") -> RunConfig:
@@ -316,6 +320,21 @@ def define_flags():
     flags.DEFINE_integer("checkpoint_every", 500, "Checkpoint every N iterations (> 0). Original: 500.")
     flags.DEFINE_integer("keep_checkpoints", 3, "Checkpoints kept (> 0).")
     flags.DEFINE_integer("grid_rows", 8, "Rows (fixed z vectors) of the sample grid (> 0).")
+    flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
+                      "Where to train (tf.distribute). default: one device. mirrored: "
+                      "MirroredStrategy over this machine's GPUs (without GPUs: over "
+                      "--cpu_devices logical CPU devices, which exercises the code paths but is "
+                      "not faster). multi_worker: MultiWorkerMirroredStrategy over the hosts in "
+                      "the TF_CONFIG environment variable (same command on every host; only the "
+                      "chief writes; --run_dir must be readable by every host). --batch_size is "
+                      "the global batch, split evenly over the replicas; may change on resume.")
+    flags.DEFINE_integer("cpu_devices", None, "--strategy=mirrored on a machine without GPUs: "
+                         "split the CPU into this many logical devices, one replica each "
+                         "(default 1).")
+    flags.DEFINE_boolean("sync_batch_norm", False, "BatchNormalization uses the statistics of "
+                         "the global batch (keras.layers.BatchNormalization synchronized=True) "
+                         "instead of each replica's: with it, R replicas train as one device on "
+                         "the same global batch. No effect on one device.")
     flags.DEFINE_boolean("deterministic", False, "Make TensorFlow ops deterministic "
                          "(tf.config.experimental.enable_op_determinism): bit-identical reruns "
                          "on the same machine, at the cost of slower training (some kernels run "
@@ -525,6 +544,8 @@ def resolve(f=FLAGS) -> RunConfig:
         raise UserError(f"--split must be train or test, got {f.split}")
     check_floats(f)
     check_integers(f)
+    from tfgan_suite import distribute
+    distribute.check_flags(f.strategy, f.cpu_devices)
     if f.model == "slogan" and f.dataset not in SLOGAN_DEFAULTS:
         raise UserError(f"--model=slogan has no Appendix E configuration for --dataset={f.dataset}; "
                         f"choose one of: {', '.join(SLOGAN_DEFAULTS)}")
@@ -540,6 +561,8 @@ def resolve(f=FLAGS) -> RunConfig:
                   sample_every=f.sample_every, checkpoint_every=f.checkpoint_every,
                   keep_checkpoints=f.keep_checkpoints, grid_rows=f.grid_rows,
                   download=f.download, deterministic=f.deterministic,
+                  strategy=f.strategy, cpu_devices=f.cpu_devices,
+                  sync_batch_norm=f.sync_batch_norm,
                   run_dir=os.path.abspath(f.run_dir or os.path.join("runs", f"{f.model}_{f.dataset}")),
                   export_dir=os.path.abspath(f.export_dir),
                   export_name=f.export_name or f"{f.model}_{f.dataset}", export=f.export)

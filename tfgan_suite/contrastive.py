@@ -14,6 +14,8 @@ import math
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from tfgan_suite import replicas
+
 tfd = tfp.distributions
 
 # The original clips the U2C/SimCLR denominators and ratios to [1e-10, 1e10] before the log.
@@ -26,8 +28,25 @@ def soft_assignments(log_responsibilities, temperature, seed=None):
     Reparameterised: gradients reach the logits, hence z through log q(c|z). `seed` as accepted
     by tfp (None, an int, or a stateless shape-[2] seed).
     """
-    relaxed = tfd.RelaxedOneHotCategorical(temperature=temperature, logits=log_responsibilities)
-    return relaxed.sample(seed=seed)
+    if seed is None:
+        relaxed = tfd.RelaxedOneHotCategorical(temperature=temperature,
+                                               logits=log_responsibilities)
+        return relaxed.sample()
+
+    def draw(rows):
+        # Under tf.distribute: this replica's logits repeated over the global batch, so the
+        # Gumbel noise at its rows is what one device would add to them (replicas.per_example).
+        logits = tf.tile(log_responsibilities, [rows // tf.shape(log_responsibilities)[0], 1])
+        return tfd.RelaxedOneHotCategorical(temperature=temperature, logits=logits).sample(
+            seed=seed)
+    return replicas.per_example(draw, tf.shape(log_responsibilities)[0])
+
+
+def _own_columns(matrix, offset):
+    """[b, B] one-hot of column offset + i in row i: each example's own (positive) column when
+    the columns are the global batch and this replica's rows start at `offset`."""
+    rows = tf.shape(matrix)[0]
+    return tf.one_hot(offset + tf.range(rows), tf.shape(matrix)[1], dtype=matrix.dtype)
 
 
 def cosine_similarity_matrix(u, v):
@@ -58,12 +77,13 @@ def u2c_loss(features, mu, assignments, scale, margin):
     Denominator and ratio clipped to [1e-10, 1e10] as the original. The original passes
     margin = m * temp (decayed) and keeps s constant.
     """
-    prototypes = tf.matmul(assignments, mu)
+    # Under tf.distribute the j run over the global batch (replicas.gather).
+    prototypes, offset = replicas.gather(tf.matmul(assignments, mu))
     cos = cosine_similarity_matrix(features, prototypes)                      # [B, B]
-    positive = tf.exp(additive_angular_margin(tf.linalg.diag_part(cos), scale, margin))
-    off_diagonal = 1.0 - tf.eye(tf.shape(cos)[0], dtype=cos.dtype)
-    negatives = tf.reduce_sum(tf.exp(scale * cos) * off_diagonal, axis=1)
-    batch = tf.cast(tf.shape(cos)[0], cos.dtype)
+    own = _own_columns(cos, offset)
+    positive = tf.exp(additive_angular_margin(tf.reduce_sum(cos * own, axis=1), scale, margin))
+    negatives = tf.reduce_sum(tf.exp(scale * cos) * (1.0 - own), axis=1)
+    batch = tf.cast(tf.shape(cos)[1], cos.dtype)
     denominator = tf.clip_by_value((positive + negatives) / batch, CLIP_MIN, CLIP_MAX)
     per_sample = -tf.math.log(tf.clip_by_value(positive / denominator, CLIP_MIN, CLIP_MAX))
     return tf.reduce_mean(per_sample), per_sample
@@ -86,11 +106,14 @@ def simclr_loss(features, features_augmented, exclude_positive=True):
     False gives Eq. 68 of the paper, whose sum runs over all j (positive included).
     Denominator and ratio clipped to [1e-10, 1e10] as the original.
     """
+    # Under tf.distribute the j run over the global batch (replicas.gather).
+    features_augmented, offset = replicas.gather(features_augmented)
     similarity = tf.exp(cosine_similarity_matrix(features, features_augmented))   # [B, B]
-    positive = tf.linalg.diag_part(similarity)
+    own = _own_columns(similarity, offset)
+    positive = tf.reduce_sum(similarity * own, axis=1)
     terms = similarity
     if exclude_positive:
-        terms = similarity * (1.0 - tf.eye(tf.shape(similarity)[0], dtype=similarity.dtype))
+        terms = similarity * (1.0 - own)
     denominator = tf.clip_by_value(tf.reduce_sum(terms, axis=1), CLIP_MIN, CLIP_MAX)
     per_sample = -tf.math.log(tf.clip_by_value(positive / denominator, CLIP_MIN, CLIP_MAX))
     return tf.reduce_mean(per_sample), per_sample

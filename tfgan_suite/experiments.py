@@ -176,10 +176,10 @@ IDGAN_DSPRITES = Experiment(
     costly_metrics=("fid", "gilbo"),
     costly_every=5,
     fid=True,
-    evaluate_settings=(("mig_samples", 10_000), ("fvm_votes", 2_000), ("gilbo_steps", 1_000)),
+    evaluate_settings=(("mig_samples", 10_000), ("fvm_votes", 1_000), ("gilbo_steps", 1_000)),
     notes="ID-GAN's MIG and FVM are those of its distilled (frozen) encoder, i.e. the stage-1 "
           "representation, as in the paper; FID and GILBO measure the generators (the VAE's "
-          "decoder means, ID-GAN's averaged G). FVM uses 2,000 training / 1,000 evaluation "
+          "decoder means, ID-GAN's averaged G). FVM uses 1,000 training / 500 evaluation "
           "votes (disentanglement_lib: 10,000 / 5,000) to keep CPU evaluations short; pass "
           "larger values to tfgan_suite.evaluate for the full protocol. The paper's schedule is "
           "500k beta-VAE and 300k ID-GAN iterations.",

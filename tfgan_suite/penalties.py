@@ -33,7 +33,7 @@ def interpolates(real, fake, per_sample=True, eps=None, seed=None):
     real, fake = tf.convert_to_tensor(real), tf.convert_to_tensor(fake)
     if eps is None:
         shape = _batch_shape_ones(real) if per_sample else tf.ones([tf.rank(real)], tf.int32)
-        eps = randomness.uniform(shape, seed, dtype=real.dtype)
+        eps = randomness.uniform(shape, seed, dtype=real.dtype, per_example=per_sample)
     return eps * real + (1.0 - eps) * fake
 
 
@@ -129,8 +129,10 @@ def adversarial_lipschitz_penalty(critic, real, fake, xi=10.0, eps_min=0.1, eps_
     samples = tf.concat([real, fake], axis=0)
     scores = tf.reshape(critic(samples), [-1])
     seed_start, seed_eps = randomness.split(seed, 2)
-    start = randomness.uniform(tf.shape(samples), seed_start, dtype=samples.dtype) - 0.5
-    eps = randomness.uniform(_batch_shape_ones(samples), seed_eps, eps_min, eps_max, dtype=samples.dtype)
+    # samples = [real; fake]: two blocks of examples (randomness.uniform's `blocks`).
+    start = randomness.uniform(tf.shape(samples), seed_start, dtype=samples.dtype, blocks=2) - 0.5
+    eps = randomness.uniform(_batch_shape_ones(samples), seed_eps, eps_min, eps_max,
+                             dtype=samples.dtype, blocks=2)
     direction = alp_direction(critic, samples, scores, start, xi, power_iterations)
     return alp_from_perturbation(critic, samples, scores, direction * eps)
 

@@ -19,7 +19,7 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfgan_suite import randomness
+from tfgan_suite import randomness, replicas
 
 tfd = tfp.distributions
 
@@ -194,7 +194,7 @@ class GaussianMixturePrior(keras.layers.Layer):
         if seed is None:
             eps = tf.random.normal(shape, dtype=self.mu.dtype)
         else:
-            eps = tf.random.stateless_normal(shape, seed=seed, dtype=self.mu.dtype)
+            eps = randomness.normal(shape, seed, dtype=self.mu.dtype)
         # L_c eps_n for every c at once ([K, d, d] @ [d, N]), then pick each row's own component:
         # cheaper than gathering an [N, d, d] stack of factors.
         scaled = tf.transpose(tf.matmul(self.cholesky(), tf.transpose(eps)[None]), [2, 0, 1])
@@ -207,7 +207,8 @@ class GaussianMixturePrior(keras.layers.Layer):
         if seed_c is None:
             ids = tf.random.categorical(logits, n, dtype=tf.int32)[0]
         else:
-            ids = tf.random.stateless_categorical(logits, n, seed=seed_c, dtype=tf.int32)[0]
+            ids = replicas.per_example(lambda rows: tf.random.stateless_categorical(
+                logits, rows, seed=seed_c, dtype=tf.int32)[0], n)
         return self.sample_component(ids, seed=seed_z), ids
 
     # -- Algorithm 1, prior update -------------------------------------------------------------
@@ -222,9 +223,11 @@ class GaussianMixturePrior(keras.layers.Layer):
         adv_loss = tf.reshape(tf.stop_gradient(adv_loss), [-1])
         mu, rho, chol = self.mu.value, self.rho.value, self.cholesky()
         resp = tf.exp(log_responsibilities(z, mu, chol, rho))
-        return (stein_grad_mu(resp, dldz),
-                stein_grad_sigma(z, dldz, resp, mu, chol, self.sigma_grad_scale),
-                stein_grad_rho(resp, adv_loss, rho))
+        # Batch means per replica, averaged over replicas: the estimates over the global batch,
+        # identical on every replica, so the prior stays the same everywhere.
+        return replicas.mean((stein_grad_mu(resp, dldz),
+                              stein_grad_sigma(z, dldz, resp, mu, chol, self.sigma_grad_scale),
+                              stein_grad_rho(resp, adv_loss, rho)))
 
     def apply_stein_update(self, z, dldz, adv_loss, lr_mu, lr_sigma, lr_rho):
         """One plain gradient-descent step of Algorithm 1 on mu, Sigma (Eq. 6) and rho.

@@ -52,7 +52,10 @@ class ProgressBar:
         print("building and tracing the train step...", file=self.stream, flush=True)
 
     def tick(self, step) -> None:
-        """One iteration finished (called from the graph through tf.py_function)."""
+        """One iteration finished (called from the graph through tf.py_function; once per
+        replica under tf.distribute, hence repeated steps are ignored)."""
+        if self.traced_at is not None and int(step) == self.step:
+            return
         now = self.clock()
         self.step = int(step)
         if self.traced_at is None:
@@ -100,10 +103,10 @@ class ProgressBar:
 def instrument(model, bar: ProgressBar) -> None:
     """Make every iteration of `model.train_step` end with bar.tick(step) (before Keras builds
     its train function). The host call costs tens of microseconds per iteration."""
-    step_fn = type(model).train_step
+    step_fn = model.train_step   # bound: keeps wrappers already installed (distribute.py)
 
     def train_step(data):
-        logs = step_fn(model, data)
+        logs = step_fn(data)
         with tf.control_dependencies(list(tf.nest.flatten(logs))):
             tf.py_function(bar.tick, [model.step], [])
         return logs

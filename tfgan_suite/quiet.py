@@ -36,15 +36,25 @@ def filter_lines(text: str) -> str:
 
 def import_tensorflow():
     """Import TensorFlow (and initialise its devices) quietly; returns the module."""
+    return start_tensorflow()[0]
+
+
+def start_tensorflow(setup=None):
+    """(module, setup() or None): import TensorFlow quietly, run `setup` - what must precede the
+    device initialisation, such as logical CPU devices or a tf.distribute strategy - then
+    initialise the devices."""
     if os.environ.get("TFGAN_VERBOSE") or "tensorflow" in sys.modules:
         import tensorflow as tf
-        return tf
+        return tf, setup() if setup else None
+    result = None
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as captured:
         os.dup2(captured.fileno(), 2)
         try:
             import tensorflow as tf
+            if setup:
+                result = setup()
             tf.config.list_logical_devices()  # device initialisation (the CUDA probe) happens here
         finally:
             sys.stderr.flush()
@@ -55,4 +65,4 @@ def import_tensorflow():
             if kept:
                 sys.stderr.write(kept)
                 sys.stderr.flush()
-    return tf
+    return tf, result

@@ -103,7 +103,7 @@ def epoch_permutation(num_examples: int, seed: int, epoch) -> tf.Tensor:
 
 
 def batch_pipeline(source: ArraySource, batch_size: int, group: int = 1, seed: int = 0,
-                   start: int = 0, shuffle: bool = True) -> tf.data.Dataset:
+                   start: int = 0, shuffle: bool = True, shard=None) -> tf.data.Dataset:
     """Endless dataset of (x, y) batches in model units, starting after `start` examples.
 
     group > 1 stacks `group` consecutive batches into one element of shape
@@ -111,6 +111,13 @@ def batch_pipeline(source: ArraySource, batch_size: int, group: int = 1, seed: i
     n_critic + 1 fresh batches at once (one per critic update, one for the generator's
     labels), exactly as the original code draws a new batch for each update.
     The position after k elements is start + k * group * batch_size examples.
+
+    shard = (first, count, replicas): sharding by index for tf.distribute. Every input pipeline
+    walks the same global order; each global batch is cut into `replicas` equal row slices and
+    this pipeline yields slices first .. first + count - 1, one element each (tf.distribute
+    hands consecutive elements to consecutive local replicas), of batch_size // replicas rows.
+    Only those rows are read. The position property above holds for the global batch, so a
+    resumed run reads the same examples whatever the number of replicas.
     """
     n = len(source)
     if batch_size <= 0 or group <= 0:
@@ -126,10 +133,21 @@ def batch_pipeline(source: ArraySource, batch_size: int, group: int = 1, seed: i
 
     indices = (tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max)
                .flat_map(order).skip(offset).batch(batch_size * group, drop_remainder=True))
+    rows = batch_size
+    if shard is not None:
+        first, count, replicas = shard
+        if batch_size % replicas:
+            raise ValueError(f"batch size {batch_size} does not split into {replicas} replicas")
+        rows = batch_size // replicas
+
+        def own_slices(idx):   # [group * batch] -> [count, group * rows]
+            mine = tf.reshape(idx, [group, replicas, rows])[:, first:first + count]
+            return tf.reshape(tf.transpose(mine, [1, 0, 2]), [count, group * rows])
+        indices = indices.map(own_slices).unbatch()
 
     examples, labels = source.examples, source.labels
-    x_shape = (group, batch_size) + tuple(source.info.example_shape) if group > 1 else \
-        (batch_size,) + tuple(source.info.example_shape)
+    x_shape = (group, rows) + tuple(source.info.example_shape) if group > 1 else \
+        (rows,) + tuple(source.info.example_shape)
     y_shape = x_shape[:-len(source.info.example_shape)] + (source.info.label_dim,)
 
     def gather(idx):

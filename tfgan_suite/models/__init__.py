@@ -17,14 +17,16 @@ def build_model(config, info: DatasetInfo):
 
     keras.utils.set_random_seed(config.seed)
     if config.model == "cwgan":
-        return _build_cwgan(config, info)
-    if config.model == "slogan":
+        model = _build_cwgan(config, info)
+    elif config.model == "slogan":
         from tfgan_suite.models import slogan
-        return slogan.build(config, info)
-    if config.model in ("betavae", "idgan"):
+        model = slogan.build(config, info)
+    elif config.model in ("betavae", "idgan"):
         from tfgan_suite.models import idgan
-        return idgan.build(config, info)
-    raise ValueError(f"unknown model {config.model!r}")
+        model = idgan.build(config, info)
+    else:
+        raise ValueError(f"unknown model {config.model!r}")
+    return model
 
 
 def _build_cwgan(config, info):

@@ -7,6 +7,9 @@ fresh real batch (lines 11-12), as the original code feeds G the real batch's la
 
 Every random draw (z, the penalty's eps, DiffAugment) is stateless, seeded from `noise_seed`,
 a checkpointed stream: N iterations equal N/2 + checkpoint + restore + N/2, bit for bit.
+Under tf.distribute each replica draws its rows of the global batch's values and its losses
+are scaled by 1/replicas (tfgan_suite.replicas), so R replicas train as one device would on
+the same global batch (BatchNorm statistics aside: see --sync_batch_norm).
 Losses are `keras.metrics.Mean` trackers updated every iteration (models/base.py).
 """
 
@@ -18,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_suite import augment, conditions, losses, penalties
+from tfgan_suite import augment, conditions, losses, penalties, randomness, replicas
 from tfgan_suite.models.base import LossTrackers
 
 LOGGED = ("d_loss", "gradient_penalty", "d_real", "d_fake", "wasserstein", "g_loss")
@@ -120,7 +123,7 @@ class CWGAN(keras.Model):
         return tf.cast(self.noise_seed.next(), tf.int32)
 
     def sample_z(self, n):
-        return tf.random.stateless_normal((n, self.z_dim), self._seed(), mean=self.z_mean)
+        return randomness.normal((n, self.z_dim), self._seed(), mean=self.z_mean)
 
     def _augment(self, x):
         """DiffAugment (Zhao et al. 2020) on every image the critic sees, reals and fakes alike,
@@ -169,7 +172,8 @@ class CWGAN(keras.Model):
             if logits is not None:   # AC-GAN: the critic classifies the real images only
                 logs["aux_real_loss"] = self.aux_loss(y, tf.split(logits, 2)[0])
                 total += self.aux_classifier_weight * logs["aux_real_loss"]
-        grads = tape.gradient(total, self.critic.trainable_variables)
+            replica_total = total * replicas.loss_scale()   # optimizers sum over replicas
+        grads = tape.gradient(replica_total, self.critic.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables))
         d_real, d_fake = tf.reduce_mean(d_real), tf.reduce_mean(d_fake)
         return {"d_loss": total, "gradient_penalty": penalty, "d_real": d_real,
@@ -187,7 +191,8 @@ class CWGAN(keras.Model):
             if logits is not None:   # AC-GAN: G's images should be classified as y
                 aux = self.aux_loss(y, logits)
                 loss += self.aux_classifier_weight * aux
-        grads = tape.gradient(loss, self.generator.trainable_variables)
+            replica_loss = loss * replicas.loss_scale()
+        grads = tape.gradient(replica_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
         return loss, aux
 

@@ -15,7 +15,10 @@ weight * L_m for E, and mu's step adds the direct gradient weight * dL_m/dmu.
 
 Every random draw (mixture samples, Gumbel noise, the penalty's eps, DiffAugment views, real
 flips and dequantisation, probe mixup) is stateless, seeded from the checkpointed `noise_seed`
-stream, so a resumed run repeats an uninterrupted one exactly. Losses are per-iteration
+stream, so a resumed run repeats an uninterrupted one exactly. Under tf.distribute every replica
+draws its rows of the global batch's values, scales its losses by 1/replicas, and the Stein
+estimates, U2C and SimCLR negatives span the global batch (tfgan_suite.replicas): R replicas
+compute what one device computes on the same global batch. Losses are per-iteration
 `keras.metrics.Mean` trackers; `prior_valid` is a minimum (models/base.py).
 """
 
@@ -25,7 +28,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_suite import augment, contrastive, losses, penalties, plots, priors, probe, randomness
+from tfgan_suite import (augment, contrastive, losses, penalties, plots, priors, probe, randomness,
+                         replicas)
 from tfgan_suite.data.base import DatasetInfo
 from tfgan_suite.models.base import LossTrackers
 from tfgan_suite.models.slogan_defaults import DATASET_DEFAULTS
@@ -153,8 +157,9 @@ class SLOGAN(keras.Model):
                 penalty = self.penalty(lambda x: self.discriminator(x, training=True), real, fake,
                                        seed=self._seed())
             total = loss + self.penalty_weight * penalty
+            replica_total = total * replicas.loss_scale()   # optimizers sum over replicas
         variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
+        self.d_optimizer.apply_gradients(zip(tape.gradient(replica_total, variables), variables))
         return {"d_loss": total, "penalty": penalty, "d_real": tf.reduce_mean(d_real),
                 "d_fake": tf.reduce_mean(d_fake)}
 
@@ -184,16 +189,20 @@ class SLOGAN(keras.Model):
             if self.probe is not None:
                 probe_mu, probe_loss = self._probe_loss(tape, temp)
                 e_loss += self.probe.weight * probe_loss
+            # Optimizers sum over replicas: per-replica means / R sum to global-batch means.
+            replica_g_loss = g_loss * replicas.loss_scale()
+            replica_e_loss = e_loss * replicas.loss_scale()
         g_vars, e_vars = self.generator.trainable_variables, self.encoder.trainable_variables
-        grads = tape.gradient(g_loss, g_vars + [z])
-        e_grads = tape.gradient(e_loss, e_vars)
+        grads = tape.gradient(replica_g_loss, g_vars + [z])
+        e_grads = tape.gradient(replica_e_loss, e_vars)
         if self.probe is not None:
             probe_grad_mu = tape.gradient(probe_loss, probe_mu)
         del tape
         self.g_optimizer.apply_gradients(zip(grads[:-1], g_vars))
         self.e_optimizer.apply_gradients(zip(e_grads, e_vars))
-        # g_loss is the batch MEAN of l(z_i); the estimators need d(sum_i l(z_i))/dz.
-        dldz = grads[-1] * tf.cast(z_batch, tf.float32)
+        # The gradient is of the global batch MEAN of l(z_i) (the replica's mean / R); the
+        # estimators need d(sum_i l(z_i))/dz: times the global z batch.
+        dldz = grads[-1] * tf.cast(z_batch * replicas.count(), tf.float32)
         lr = self.prior_learning_rate * decay
         # Algorithm 1: mu with 10 gamma, Sigma and rho with gamma; rho frozen (pi stays uniform)
         # for the DeLiGAN-like ablation.
