@@ -7,7 +7,9 @@ Maximises E_q(c|x)[log p(x|c)] - beta KL(q(c|x) || N(0, I)) with the original's 
   KL         mean over the batch of sum_j -1/2 (1 + logvar_j - mu_j^2 - exp(logvar_j))
   loss       recon + beta * KL
 c is the reparameterised sample mu + exp(logvar / 2) * eps; eps is drawn statelessly from the
-checkpointed `noise_seed` stream, so a resumed run repeats an uninterrupted one.
+checkpointed `noise_seed` stream, so a resumed run repeats an uninterrupted one; under
+tf.distribute each replica draws its rows of the global batch's eps and scales its loss by
+1/replicas (tfgan_suite.replicas).
 
 The encoder reads pixels in [0, 1]; the data pipeline's [-1, 1] batches are mapped first.
 Generation decodes c ~ N(0, I); `encode` gives (mu, logvar), the representation the
@@ -22,6 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_suite import randomness, replicas
 from tfgan_suite.models.base import LossTrackers
 
 LOGGED = ("loss", "recon_loss", "kld")
@@ -115,8 +118,8 @@ class BetaVAE(keras.Model):
     def train_step(self, data):
         x, _ = data
         x01 = to_unit_range(x)
-        eps = tf.random.stateless_normal((tf.shape(x)[0], self.c_dim),
-                                         tf.cast(self.noise_seed.next(), tf.int32))
+        eps = randomness.normal((tf.shape(x)[0], self.c_dim),
+                                tf.cast(self.noise_seed.next(), tf.int32))
         variables = self.encoder.trainable_variables + self.decoder.trainable_variables
         with tf.GradientTape() as tape:
             mu, logvar = self.encoder(x01, training=True)
@@ -125,7 +128,8 @@ class BetaVAE(keras.Model):
             kl_dims = kl_per_dimension(mu, logvar)
             kld = tf.reduce_sum(kl_dims)
             loss = recon + self.beta * kld
-        grads = tape.gradient(loss, variables)
+            replica_loss = loss * replicas.loss_scale()   # optimizers sum over replicas
+        grads = tape.gradient(replica_loss, variables)
         self.vae_optimizer.apply_gradients(zip(grads, variables))
         self.step.assign_add(1)
         self.kl_dims.assign(kl_dims)

@@ -13,7 +13,9 @@ One train_step is one iteration of the original on one real batch x:
   4. G's exponential moving average: ema = decay * ema + (1 - decay) * G (decay 0.999); the
      average is what samples, evaluation and export use (the original's generator_test).
 Optimisers: RMSprop as PyTorch's (alpha 0.99, eps 1e-8) with G's and D's learning rates.
-Random draws (eps of the reparameterisation, s) are stateless from the checkpointed stream.
+Random draws (eps of the reparameterisation, s) are stateless from the checkpointed stream;
+under tf.distribute each replica draws its rows of the global batch and scales its losses by
+1/replicas (tfgan_suite.replicas).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_suite import randomness, replicas
 from tfgan_suite.models import betavae as betavae_lib
 from tfgan_suite.models.base import LossTrackers
 
@@ -83,7 +86,7 @@ class IDGAN(keras.Model):
         return tf.cast(self.noise_seed.next(), tf.int32)
 
     def sample_s(self, n):
-        return tf.random.stateless_normal((n, self.s_dim), self._seed())
+        return randomness.normal((n, self.s_dim), self._seed())
 
     def encode(self, x):
         """(mu, logvar) of the frozen q(c|x) for images in [-1, 1]."""
@@ -104,15 +107,16 @@ class IDGAN(keras.Model):
         x, _ = data
         n = tf.shape(x)[0]
         mu, logvar = self.encode(x)
-        c = mu + tf.exp(0.5 * logvar) * tf.random.stateless_normal((n, self.c_dim), self._seed())
+        c = mu + tf.exp(0.5 * logvar) * randomness.normal((n, self.c_dim), self._seed())
 
         fake = self.generator(tf.concat([self.sample_s(n), c], 1), training=True)
         with tf.GradientTape() as tape:
             d_real, r1 = r1_penalty(self.discriminator, x)
             d_fake = self.discriminator(fake, training=True)
             d_loss = _bce(d_real, 1.0) + _bce(d_fake, 0.0) + self.r1_weight * r1
+            replica_d_loss = d_loss * replicas.loss_scale()   # optimizers sum over replicas
         d_vars = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars))
+        self.d_optimizer.apply_gradients(zip(tape.gradient(replica_d_loss, d_vars), d_vars))
 
         with tf.GradientTape() as tape:
             fake = self.generator(tf.concat([self.sample_s(n), c], 1), training=True)
@@ -120,8 +124,9 @@ class IDGAN(keras.Model):
             fake_mu, fake_logvar = self.encode(fake)
             id_loss = betavae_lib.gaussian_nll(c, fake_mu, fake_logvar)
             g_loss = g_adv + self.w_info * id_loss
+            replica_g_loss = g_loss * replicas.loss_scale()
         g_vars = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars))
+        self.g_optimizer.apply_gradients(zip(tape.gradient(replica_g_loss, g_vars), g_vars))
 
         for average, current in zip(self.generator_ema.weights, self.generator.weights):
             average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * current)
