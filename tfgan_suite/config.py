@@ -187,7 +187,8 @@ def gaussian_z_mean(config: RunConfig) -> Optional[float]:
 # what those runs did: a missing one is filled in rather than refused.
 SINGLE_DEVICE = {"sync_batch_norm": False, "strategy": "default", "cpu_devices": None}
 ADDED_SETTINGS = {"cwgan": {"aux_classifier_weight": 0.0, **SINGLE_DEVICE},
-                  "slogan": {"learn_pi": True, **SINGLE_DEVICE}}
+                  "slogan": {"learn_pi": True, **SINGLE_DEVICE},
+                  "betavae": dict(SINGLE_DEVICE), "idgan": dict(SINGLE_DEVICE)}
 
 
 def from_json(obj: dict, source: str = "config") -> RunConfig:
