@@ -428,6 +428,10 @@ class Session:
                                                           default_weights_path())
         if "classifier" in extractors:
             settings["classifier"] = os.path.abspath(request.classifier)
+        for name, setting in (("mig", "mig_samples"), ("fvm", "fvm_votes"), ("fvm", "mig_samples"),
+                              ("gilbo", "gilbo_steps")):
+            if name in request.metrics:
+                settings[setting] = getattr(request, setting)
         if any(n in request.metrics for n in ("nmi", "ari", "purity")):
             from tfgan_suite.metrics import clustering
             settings.update(kmeans_n_init=clustering.KMEANS_N_INIT,
