@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tfgan_suite.data import dsprites
-from tfgan_suite.metrics import disentanglement
+from tfgan_suite.metrics import factor_disentanglement as disentanglement
 
 SIZES = dsprites.FACTOR_SIZES
 

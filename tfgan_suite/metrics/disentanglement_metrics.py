@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tfgan_suite.errors import UserError
-from tfgan_suite.metrics import disentanglement, gilbo as gilbo_lib
+from tfgan_suite.metrics import factor_disentanglement as disentanglement, gilbo as gilbo_lib
 from tfgan_suite.metrics.registry import metric
 
 MODELS = ("betavae", "idgan")
