@@ -207,8 +207,10 @@ def test_sigkill_never_leaves_an_unloadable_checkpoint(tmp_path):
 def test_every_flagfile_resolves(name, monkeypatch):
     root = os.path.join(os.path.dirname(__file__), "..")
     monkeypatch.chdir(root)  # flagfiles include each other by path from the repository root
+    if name.startswith("idgan_"):
+        pytest.skip("stage 2 needs its trained stage-1 run: tests/test_idgan.py resolves it")
     config = resolve(f"--flagfile=flags/{name}", "--data_dir=/data")
-    assert config.model in ("cwgan", "slogan")
+    assert config.model in ("cwgan", "slogan", "betavae")
     if name.endswith("_original.flags"):
         assert config.original_gp and config.batch_stats_at_inference
 

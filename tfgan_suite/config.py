@@ -24,14 +24,20 @@ from absl import flags
 from tfgan_suite.errors import UserError
 from tfgan_suite.models.slogan_defaults import DATASET_DEFAULTS as SLOGAN_DEFAULTS, PAPER_STEPS \
     as SLOGAN_PAPER_STEPS
+from tfgan_suite.models import idgan_defaults
 
-MODELS = ("cwgan", "slogan", "icgan")
+MODELS = ("cwgan", "slogan", "icgan", "betavae", "idgan")
 LOSSES_BY_MODEL = {"cwgan": ("wgan", "gan", "lsgan"), "slogan": ("wgan", "hinge"),
                    "icgan": ("wgan", "gan")}
+# ID-GAN's two stages (Lee et al. 2020): the beta-VAE, then the GAN distilled from its encoder.
+DISENTANGLED_MODELS = ("betavae", "idgan")
+DISENTANGLED_LOSSES = {"betavae": "beta_vae", "idgan": "gan"}
+LOSSES_BY_MODEL.update({model: (loss,) for model, loss in DISENTANGLED_LOSSES.items()})
 # Names the help texts and early checks need without importing TensorFlow; a test keeps
 # them equal to tfgan_suite.data.DATASET_NAMES and tfgan_suite.augment.AUGMENTATIONS.
 DATASET_NAMES = ("mnist5k", "mnist", "mnist2", "fmnist", "fmnist5", "cifar10", "cifar2", "celeba",
-                 "efigi", "gaussians8", "colormnist")
+                 "efigi", "gaussians8", "colormnist", "dsprites", "color_dsprites",
+                 "noisy_dsprites")
 DIFFAUGMENT_NAMES = ("color", "translation", "cutout")
 PROBE_MIXUP_ITERATIONS = 5   # Algorithm 3 / App. D.3 of Hwang et al.; equals probe.MIXUP_ITERATIONS
 
@@ -175,7 +181,32 @@ class ICGANConfig(RunConfig):
     num_hues: int
 
 
-CONFIG_CLASSES = {"cwgan": CWGANConfig, "slogan": SLOGANConfig, "icgan": ICGANConfig}
+@dataclasses.dataclass(frozen=True)
+class BetaVAEConfig(RunConfig):
+    """beta-VAE (Higgins et al. 2017), ID-GAN's stage 1; z_dim = c_dim. Adam(beta1, beta2)."""
+
+    c_dim: int
+    beta: float
+    likelihood: str
+    beta1: float
+    beta2: float
+
+
+@dataclasses.dataclass(frozen=True)
+class IDGANConfig(RunConfig):
+    """ID-GAN (Lee et al. 2020), stage 2: G(s, c) with z = (s, c), z_dim = s_dim + c_dim;
+    learning_rate is G's, d_learning_rate D's (RMSprop); penalty_weight is R1's gamma."""
+
+    vae_run_dir: str
+    c_dim: int
+    s_dim: int
+    w_info: float
+    d_learning_rate: float
+    ema_decay: float
+
+
+CONFIG_CLASSES = {"cwgan": CWGANConfig, "slogan": SLOGANConfig, "icgan": ICGANConfig,
+                  "betavae": BetaVAEConfig, "idgan": IDGANConfig}
 
 # Settings a resumed run may change; everything else must equal config.json. cwgan's length
 # (steps / epochs) may grow or shrink; SLOGAN's steps set its schedules (see resume_changes).
@@ -195,10 +226,11 @@ def gaussian_z_mean(config: RunConfig) -> Optional[float]:
 # what those runs did: a missing one is filled in rather than refused.
 # Models whose train steps are replica-aware (tfgan_suite.replicas: global-batch draws, loss
 # scale, cross-replica estimates), hence allowed a --strategy other than default.
-DISTRIBUTED_MODELS = ("cwgan", "slogan")
+DISTRIBUTED_MODELS = ("cwgan", "slogan", "betavae", "idgan")
 SINGLE_DEVICE = {"sync_batch_norm": False, "strategy": "default", "cpu_devices": None}
 ADDED_SETTINGS = {"cwgan": {"aux_classifier_weight": 0.0, **SINGLE_DEVICE},
-                  "slogan": {"learn_pi": True, **SINGLE_DEVICE}}
+                  "slogan": {"learn_pi": True, **SINGLE_DEVICE},
+                  "betavae": dict(SINGLE_DEVICE), "idgan": dict(SINGLE_DEVICE)}
 
 
 def from_json(obj: dict, source: str = "config") -> RunConfig:
@@ -249,8 +281,9 @@ def define_flags():
     model / loss / dataset, so each default is written down once."""
     if "model" in FLAGS:
         return
-    flags.DEFINE_enum("model", "cwgan", MODELS, "Model: cwgan (Fabbri cWGAN-GP), slogan, or "
-                      "icgan (Wang et al. Information Compensation GAN; --dataset=colormnist).")
+    flags.DEFINE_enum("model", "cwgan", MODELS, "Model: cwgan (Fabbri cWGAN-GP), slogan, icgan "
+                      "(Wang et al. Information Compensation GAN; --dataset=colormnist), or "
+                      "ID-GAN's two stages: betavae, then idgan.")
     flags.DEFINE_string("dataset", "mnist5k",
                         "Dataset, one of: " + ", ".join(DATASET_NAMES) +
                         ". mnist5k is the real MNIST subset shipped with the install (offline).")
@@ -402,8 +435,9 @@ def define_flags():
                       "--width (1).")
     flags.DEFINE_boolean("no_ic", None, "icgan: the paper's 'w/o IC' ablation: BatchNorm in "
                          "place of the IC-Connections' Shift-Scale blocks. Default off.")
-    flags.DEFINE_float("d_learning_rate", None, "icgan: discriminator Adam rate (TTUR; "
-                       "--learning_rate is G's). Paper: 8e-2 (G 5e-2); InfoGAN: 3e-3.")
+    flags.DEFINE_float("d_learning_rate", None, "icgan, idgan: the discriminator's learning rate "
+                       "(> 0; --learning_rate is G's). icgan (Adam, TTUR) paper: 8e-2 (G 5e-2), "
+                       "InfoGAN: 3e-3; idgan (RMSprop) paper: 1e-4 (G: 1e-3 dSprites, 1e-4 CelebA).")
     flags.DEFINE_float("lr_drop_epochs", None, "icgan: the rates drop every this many epochs "
                        "(> 0). Paper: 5.")
     flags.DEFINE_float("lr_drop_factor", None, "icgan: multiply the rates by this at each drop, "
@@ -415,6 +449,22 @@ def define_flags():
     flags.DEFINE_enum("mnist_source", None, ["mnist5k", "mnist"], "colormnist: MNIST digits to "
                       "colour: mnist5k (default, shipped offline) or mnist (--data_dir with the "
                       "IDX files or mnist.pkl.gz).")
+    # beta-VAE and ID-GAN (Lee et al. 2020); defaults in models/idgan_defaults.py.
+    flags.DEFINE_integer("c_dim", None, "betavae: size of the disentangled code c (> 0). Paper: "
+                         "10 (dSprites), 20 (CelebA). idgan takes it from --vae_run_dir.")
+    flags.DEFINE_float("beta", None, "betavae: weight of the KL term (> 0). Paper: 8 (dSprites), "
+                       "6.4 (CelebA).")
+    flags.DEFINE_enum("likelihood", None, ["bernoulli", "gaussian"], "betavae: decoder "
+                      "likelihood. Paper: bernoulli for dSprites, gaussian otherwise.")
+    flags.DEFINE_string("vae_run_dir", None, "idgan: run directory of the trained --model=betavae "
+                        "run whose encoder is distilled (restored from its newest checkpoint and "
+                        "frozen). Required.")
+    flags.DEFINE_integer("s_dim", None, "idgan: size of the nuisance variable s ~ N(0, I) (>= 0). "
+                         "Paper: 0 (dSprites: G sees only c), 256 (CelebA).")
+    flags.DEFINE_float("w_info", None, "idgan: weight of the distillation loss L_ID (>= 0). "
+                       "Paper: 1e-4 (dSprites), 1e-3 (CelebA).")
+    flags.DEFINE_float("ema_decay", None, "idgan: decay of the generator's moving average, used "
+                       "for samples, evaluation and export, in [0, 1). Paper: 0.999.")
     # Dataset options (see tfgan_suite/data for each dataset's details).
     flags.DEFINE_list("attributes", None, "CelebA attributes to condition on. Paper: Bald, Bangs, "
                       "Black_Hair, Blond_Hair, Eyeglasses, Heavy_Makeup, Male, Pale_Skin, Smiling.")
@@ -453,10 +503,14 @@ FLOAT_RANGES = {
     "lr_drop_factor": (0.0, False, 1.0, True),
     "info_digit_weight": (0.0, True, math.inf, False),
     "info_color_weight": (0.0, True, math.inf, False),
+    "beta": (0.0, False, math.inf, False),
+    "w_info": (0.0, True, math.inf, False),
+    "ema_decay": (0.0, True, 1.0, False),
 }
 POSITIVE_INTEGERS = ("steps", "batch_size", "z_dim", "n_critic", "generator_updates",
                      "steps_per_execution", "log_every", "sample_every", "checkpoint_every",
-                     "keep_checkpoints", "grid_rows", "feature_dim", "probe_mixup_iterations")
+                     "keep_checkpoints", "grid_rows", "feature_dim", "probe_mixup_iterations",
+                     "c_dim")
 CADENCES = ("log_every", "sample_every", "checkpoint_every")
 
 CWGAN_ONLY = ("epochs", "z_mean", "n_critic", "beta1", "beta2", "generator_updates", "bn_momentum",
@@ -472,6 +526,8 @@ ICGAN_ONLY = ("icgan_arch", "no_ic", "d_learning_rate", "lr_drop_epochs", "lr_dr
               "info_digit_weight", "info_color_weight")
 PROBE_FLAGS = ("probe_data", "probe_folders", "probe_weight", "probe_mixup",
                "probe_mixup_iterations", "probe_loss")
+BETAVAE_FLAGS = ("c_dim", "beta", "likelihood")
+IDGAN_FLAGS = ("vae_run_dir", "s_dim", "w_info", "d_learning_rate", "ema_decay")
 
 
 def _range_text(low, low_ok, high, high_ok) -> str:
@@ -587,6 +643,9 @@ def resolve(f=FLAGS) -> RunConfig:
     honour_cadences(common)
     from tfgan_suite import data   # imports TensorFlow: only once the cheap checks passed
     info = data.describe(f.dataset, **common["dataset_options"])  # rejects unknown or bad options
+    if f.model in DISENTANGLED_MODELS:
+        return _resolve_disentangled(f, common, info)
+    _refuse_other_model(f, (*BETAVAE_FLAGS, *IDGAN_FLAGS), "betavae or idgan")
     if f.model == "cwgan":
         return _resolve_cwgan(f, common, info.label_kind)
     if f.model == "icgan":
@@ -595,6 +654,8 @@ def resolve(f=FLAGS) -> RunConfig:
 
 
 def _default_loss(f) -> str:
+    if f.model in DISENTANGLED_LOSSES:
+        return DISENTANGLED_LOSSES[f.model]
     if f.model == "icgan":
         return ICGAN_ARCH_DEFAULTS[f.icgan_arch or "icgan"]["loss"]
     return (CWGAN_DEFAULTS if f.model == "cwgan" else SLOGAN_DEFAULTS[f.dataset])["loss"]
@@ -705,6 +766,74 @@ def _resolve_icgan(f, common) -> ICGANConfig:
     epoch = max(1, size // values["batch_size"])
     values["lr_drop_every"] = max(1, int(round(values["lr_drop_epochs"] * epoch)))
     return ICGANConfig(**values)
+def _resolve_disentangled(f, common, info):
+    """betavae (stage 1) or idgan (stage 2, which names its stage-1 run in --vae_run_dir)."""
+    _refuse_other_model(f, CWGAN_ONLY, "cwgan")
+    _refuse_other_model(f, (*SLOGAN_FLAGS, *PROBE_FLAGS), "slogan")
+    if tuple(info.example_shape[:2]) != (64, 64) or not info.is_image:
+        raise UserError(f"--model={f.model} takes 64x64 images (the paper's networks); "
+                        f"--dataset={f.dataset} has examples of shape {info.example_shape}. Use "
+                        f"dsprites, color_dsprites, noisy_dsprites or celeba")
+    if f.z_dim is not None:
+        raise UserError(f"--z_dim is not used by --model={f.model}: set the code size with "
+                        f"--c_dim (betavae) and the nuisance size with --s_dim (idgan)")
+    if f.penalty not in (None, "none" if f.model == "betavae" else None):
+        raise UserError(f"--penalty is fixed for --model={f.model} (idgan: R1 on real data, its "
+                        f"weight --penalty_weight; betavae: none)")
+    if f.model == "betavae":
+        _refuse_other_model(f, IDGAN_FLAGS, "idgan")
+        if f.penalty_weight is not None:
+            raise UserError("--penalty_weight is an idgan setting (R1's gamma); betavae has no "
+                            "discriminator")
+        defaults = idgan_defaults.betavae_defaults(f.dataset)
+        values = dict(common, penalty="none", penalty_weight=0.0)
+        for key in ("batch_size", "learning_rate", "steps", "c_dim", "beta", "likelihood"):
+            values[key] = _or(getattr(f, key), defaults[key])
+        values.update(beta1=defaults["beta1"], beta2=defaults["beta2"], z_dim=values["c_dim"])
+        return BetaVAEConfig(**values)
+    _refuse_other_model(f, [n for n in BETAVAE_FLAGS if n != "c_dim"], "betavae")
+    if not f.vae_run_dir:
+        raise UserError("--model=idgan distils a trained beta-VAE: pass --vae_run_dir=<the run "
+                        "directory of a --model=betavae run> (train one first with "
+                        f"python -m tfgan_suite.train --model=betavae --dataset={f.dataset})")
+    vae = check_vae_run(f.vae_run_dir, info)
+    if f.c_dim is not None and f.c_dim != vae.c_dim:
+        raise UserError(f"--c_dim={f.c_dim} differs from the c_dim {vae.c_dim} of the beta-VAE "
+                        f"in --vae_run_dir; leave --c_dim out (idgan takes it from that run)")
+    if f.s_dim is not None and f.s_dim < 0:
+        raise UserError(f"--s_dim must be 0 or more, got {f.s_dim}")
+    defaults = idgan_defaults.idgan_defaults(f.dataset)
+    values = dict(common, penalty="r1", vae_run_dir=os.path.abspath(f.vae_run_dir),
+                  c_dim=vae.c_dim)
+    for key in ("batch_size", "learning_rate", "steps", "penalty_weight", "s_dim", "w_info",
+                "d_learning_rate", "ema_decay"):
+        values[key] = _or(getattr(f, key), defaults[key])
+    values["z_dim"] = values["s_dim"] + values["c_dim"]
+    return IDGANConfig(**values)
+
+
+def check_vae_run(vae_run_dir: str, info) -> BetaVAEConfig:
+    """The stage-1 run's config, checked: a betavae run with a checkpoint, on images of
+    `info`'s shape. UserError otherwise (before any data is read)."""
+    from tfgan_suite import runs
+
+    if not os.path.isdir(vae_run_dir):
+        raise UserError(f"--vae_run_dir={vae_run_dir} does not exist: pass the run directory of "
+                        f"a trained --model=betavae run")
+    vae = runs.read_config(vae_run_dir)
+    if vae.model != "betavae":
+        raise UserError(f"--vae_run_dir={vae_run_dir} holds a --model={vae.model} run; ID-GAN "
+                        f"needs a --model=betavae run")
+    from tfgan_suite import data
+    vae_shape = tuple(data.describe(vae.dataset, **vae.dataset_options).example_shape)
+    if vae_shape != tuple(info.example_shape):
+        raise UserError(f"the beta-VAE in --vae_run_dir was trained on {vae.dataset} images "
+                        f"{vae_shape}; --dataset={info.name} has {tuple(info.example_shape)}")
+    if not os.path.isfile(os.path.join(vae_run_dir, "checkpoints", "checkpoint")):
+        raise UserError(f"--vae_run_dir={vae_run_dir} has no checkpoint yet: train the beta-VAE "
+                        f"first (python -m tfgan_suite.train --model=betavae "
+                        f"--run_dir={vae_run_dir} ...)")
+    return vae
 
 
 def total_steps(config: RunConfig, num_examples) -> int:

@@ -194,6 +194,9 @@ def model_target(info: TargetInfo, model, label_pool: np.ndarray, seed: int):
         return ICGANTarget(info, step,
                            lambda d, h, n: model.generate(compose_latent(d, h, n)).numpy(),
                            model.noise_dim, model.num_hues, seed)
+    if info.model in ("betavae", "idgan"):
+        from tfgan_suite import disentangled_targets
+        return disentangled_targets.model_target(info, model, seed)
     if info.model == "cwgan":
         return CWGANTarget(info, step, lambda z, y: model.generate(z, y).numpy(), label_pool, seed)
     return SLOGANTarget(
@@ -219,6 +222,9 @@ def load_target(info: TargetInfo, label_pool: np.ndarray, seed: int):
     from tfgan_suite.export import read_metadata
     meta = read_metadata(info.path)
     loaded = tf.saved_model.load(info.path)  # the lambdas below keep it alive
+    if info.model in ("betavae", "idgan"):
+        from tfgan_suite import disentangled_targets
+        return disentangled_targets.saved_model_target(info, loaded, meta, seed)
     needed = {"cwgan": ("serving_default",), "icgan": ("generate_digit_hue",)}.get(
         info.model, ("generate_component", "cluster_probabilities"))
     missing = [name for name in needed if name not in loaded.signatures]

@@ -31,6 +31,12 @@ by --features ("inception_<resize>" or "classifier"):
   mode_quality        Gaussian-mixture data: VEEGAN/PacGAN sample     high_quality, modes_covered,
                       quality (3-sd rule)                              reverse_kl, std_ratio_mean,
                                                                        mean_offset_max
+  mig                 betavae / idgan on a factor grid (dSprites):    mig
+                      Mutual Information Gap, disentanglement_lib
+  fvm                 the FactorVAE metric (majority-vote accuracy),  fvm, fvm_train
+                      disentanglement_lib definition
+  gilbo               betavae / idgan: GILBO lower bound on I(c; x)   gilbo (nats)
+                      (fresh encoder, --gilbo_steps batches)
 
 Results: one JSON line per evaluation (step, time, metric values, settings) appended to
 <run_dir>/metrics.jsonl, or for a SavedModel to metrics.jsonl next to its version directory
@@ -64,6 +70,7 @@ from tfgan_suite import data, eval_targets, images  # noqa: E402
 from tfgan_suite.errors import UserError  # noqa: E402
 from tfgan_suite.metrics import definitions, registry  # noqa: E402
 from tfgan_suite.metrics import icgan_metrics  # noqa: E402,F401 (registers ICGAN's metrics)
+from tfgan_suite.metrics import disentanglement_metrics  # noqa: E402,F401 (registers mig, fvm)
 from tfgan_suite.metrics.frechet import GaussianStats, StreamingStats  # noqa: E402
 from tfgan_suite.metrics.inception import DEFAULT_RESIZE, RESIZE_MODES  # noqa: E402
 
@@ -90,6 +97,9 @@ class Request:
     seed: int = 0
     output: Optional[str] = None
     tensorboard: bool = True
+    mig_samples: int = 10_000        # mig points; also fvm's global-variance points
+    fvm_votes: int = 10_000          # fvm training votes (evaluation: half as many)
+    gilbo_steps: int = 2_000         # gilbo: training batches of its encoder
 
 
 def parse_metrics(names) -> tuple:
@@ -109,7 +119,8 @@ def parse_metrics(names) -> tuple:
 
 def check_request(request: Request) -> None:
     """Flag values that are wrong whatever the model (metric names are checked by parse_metrics)."""
-    for name in ("num_samples", "samples_per_class", "batch_size"):
+    for name in ("num_samples", "samples_per_class", "batch_size", "mig_samples", "fvm_votes",
+                 "gilbo_steps"):
         if getattr(request, name) <= 0:
             raise UserError(f"--{name} must be positive, got {getattr(request, name)}")
     if request.split not in data.SPLITS:
@@ -422,6 +433,10 @@ class Session:
                                                           default_weights_path())
         if "classifier" in extractors:
             settings["classifier"] = os.path.abspath(request.classifier)
+        for name, setting in (("mig", "mig_samples"), ("fvm", "fvm_votes"), ("fvm", "mig_samples"),
+                              ("gilbo", "gilbo_steps")):
+            if name in request.metrics:
+                settings[setting] = getattr(request, setting)
         if any(n in request.metrics for n in ("nmi", "ari", "purity")):
             from tfgan_suite.metrics import clustering
             settings.update(kmeans_n_init=clustering.KMEANS_N_INIT,
@@ -489,6 +504,12 @@ def define_flags():
     flags.DEFINE_integer("seed", 0, "Seed for z, conditions and mixture components.")
     flags.DEFINE_string("output", None, "metrics.jsonl to append to (default: see module doc).")
     flags.DEFINE_boolean("tensorboard", True, "Also write Metrics/<name> scalars (run dirs).")
+    flags.DEFINE_integer("mig_samples", 10_000, "mig: random factor-grid points (also fvm's "
+                         "global-variance estimate). disentanglement_lib: 10,000.")
+    flags.DEFINE_integer("fvm_votes", 10_000, "fvm: training votes of 64 images each; the "
+                         "evaluation uses half as many. disentanglement_lib: 10,000 / 5,000.")
+    flags.DEFINE_integer("gilbo_steps", 2_000, "gilbo: batches of 64 generated samples its fresh "
+                         "encoder trains on (more: a tighter bound).")
 
 
 def request_from_flags(f) -> Request:
@@ -496,7 +517,9 @@ def request_from_flags(f) -> Request:
                    data_dir=f.data_dir, split=f.split, num_samples=f.num_samples,
                    samples_per_class=f.samples_per_class, batch_size=f.batch_size,
                    fid_weights=f.fid_weights, fid_resize=f.fid_resize, classifier=f.classifier,
-                   features=f.features, seed=f.seed, output=f.output, tensorboard=f.tensorboard)
+                   features=f.features, seed=f.seed, output=f.output, tensorboard=f.tensorboard,
+                   mig_samples=f.mig_samples, fvm_votes=f.fvm_votes,
+                   gilbo_steps=f.gilbo_steps)
 
 
 @cli.user_errors_exit

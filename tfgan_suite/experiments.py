@@ -54,6 +54,8 @@ class Experiment:
     fid: bool = False                # the FID Inception weights
     steps_per_execution: int = 10
     notes: str = ""
+    # Extra tfgan_suite.evaluate.Request settings, as (name, value) pairs (e.g. fvm_votes).
+    evaluate_settings: tuple = ()
 
 
 def curve_key(metrics: dict, curve: Curve) -> Optional[str]:
@@ -194,4 +196,36 @@ ICGAN_COLORMNIST = Experiment(
           "grids: rows are the 10 digit codes, columns the hues 0, 0.1, ..., 0.9.",
 )
 
-EXPERIMENTS = {e.name: e for e in (GAUSSIANS8, MNIST2, CWGAN_MNIST, ICGAN_COLORMNIST)}
+IDGAN_DSPRITES = Experiment(
+    name="idgan_dsprites",
+    title="ID-GAN on dSprites: the beta-VAE (stage 1), then the GAN distilled from it (stage 2)",
+    source="Lee et al. 2020, Sec. 5.2 / Table 1 (dSprites row), Appendix C; 1Konny/idgan",
+    train_flags=("--model=idgan", "--dataset=dsprites"),
+    # The variants run in this order: stage 1 (its --model replaces the experiment's), then
+    # stage 2, which reads the stage-1 run of the same seed.
+    variants={"betavae": ("--model=betavae",),
+              "idgan": ("--model=idgan",
+                        "--vae_run_dir={runs_dir}/idgan_dsprites/betavae/seed{seed}")},
+    default_variants=("betavae", "idgan"),
+    eval_every=1_000,
+    metrics=("mig", "fvm", "gilbo", "fid"),
+    curves=(
+        Curve("mig", "MIG (disentanglement_lib)"),
+        Curve("fvm", "FactorVAE metric (eval votes)"),
+        Curve("gilbo", "GILBO (nats)"),
+        Curve("fid_inception", "FID", higher_is_better=False),
+    ),
+    costly_metrics=("fid", "gilbo"),
+    costly_every=5,
+    fid=True,
+    evaluate_settings=(("mig_samples", 10_000), ("fvm_votes", 1_000), ("gilbo_steps", 1_000)),
+    notes="ID-GAN's MIG and FVM are those of its distilled (frozen) encoder, i.e. the stage-1 "
+          "representation, as in the paper; FID and GILBO measure the generators (the VAE's "
+          "decoder means, ID-GAN's averaged G). FVM uses 1,000 training / 500 evaluation "
+          "votes (disentanglement_lib: 10,000 / 5,000) to keep CPU evaluations short; pass "
+          "larger values to tfgan_suite.evaluate for the full protocol. The paper's schedule is "
+          "500k beta-VAE and 300k ID-GAN iterations.",
+)
+
+EXPERIMENTS = {e.name: e for e in (GAUSSIANS8, MNIST2, CWGAN_MNIST, ICGAN_COLORMNIST,
+                                     IDGAN_DSPRITES)}

@@ -16,6 +16,10 @@ SLOGAN has no condition input; its figures vary the learned mixture component in
   components  rows = samples; columns = the K learned components
   interpolate rows = pairs of components (--base / --end: component numbers, default two
               random distinct ones); columns = linear steps between a z of each
+beta-VAE and ID-GAN (Lee et al. 2020, Fig. 4 / A.2) vary their disentangled code c:
+  traversal   rows = the dimensions of c; columns = c_j swept from --low to --high (default
+              -3 .. 3) with the other dimensions at --base (a comma vector of c_dim values;
+              default c ~ N(0, I) from --seed) and s fixed; --rows is not used
 Each mode names the models it applies to (MODES); any other is refused, listing those that
 do, before the model is loaded.
 """
@@ -36,6 +40,7 @@ from tfgan_suite.errors import UserError
 # The first mode of a model is its default.
 MODES = {"swap": ("cwgan",), "components": ("slogan",), "classes": ("cwgan",),
          "interpolate": ("cwgan", "slogan"), "corners": ("cwgan",), "attribute": ("cwgan",)}
+MODES["traversal"] = ("betavae", "idgan")
 
 
 def modes_for(model: str) -> list:
@@ -258,6 +263,9 @@ def main(argv):
                         "`python -m tfgan_suite.icgan_figures`")
     mode = f.mode or modes_for(kind)[0]
     check_mode(mode, kind)  # before the model is built and restored
+    if kind in MODES["traversal"]:
+        print(f"wrote {images.save_png(f.output, images.grid(_traversal(f)))}")
+        return
     sampler = sampler_from_run(f.run_dir) if f.run_dir else sampler_from_saved_model(f.saved_model)
     if sampler.model == "cwgan" and not sampler.label_names:
         raise UserError("this generator has no condition labels; these figures need a "
@@ -268,6 +276,23 @@ def main(argv):
                         f"{result.shape[2:]}, not images; its training samples/ folder holds "
                         "the scatter plots")
     print(f"wrote {images.save_png(f.output, images.grid(result))}")
+
+
+def _traversal(f) -> np.ndarray:
+    from tfgan_suite import disentangled_targets
+    target = disentangled_targets.load(f.run_dir, f.saved_model, f.seed)
+    base = None
+    if f.base:
+        try:
+            base = [float(v) for v in f.base.split(",")]
+        except ValueError:
+            base = []
+        if len(base) != target.c_dim:
+            raise UserError(f"--base for a traversal: {target.c_dim} comma-separated numbers "
+                            f"(a code c), got {f.base!r}")
+    low = f.low if flags.FLAGS["low"].present else -3.0
+    high = f.high if flags.FLAGS["high"].present else 3.0
+    return disentangled_targets.traversal(target, f.frames, f.seed, low, high, base)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import keras
 import tensorflow as tf
 
 WIDTH = 100   # characters per progress line at most
-SHOWN = ("d_loss", "g_loss", "u2c_loss", "wasserstein")   # a few short values
+SHOWN = ("d_loss", "g_loss", "u2c_loss", "wasserstein", "recon_loss", "kld")   # a few short values
 
 
 def _duration(seconds: float) -> str:

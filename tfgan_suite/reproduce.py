@@ -162,8 +162,10 @@ def train_command(opts: Options, variant: str, seed: int) -> list:
     keep = 1_000_000 // opts.eval_every + 2       # every checkpoint of any schedule here
     # Checkpoints can only fall between tf.function calls: the call size divides eval_every.
     per_call = math.gcd(opts.steps_per_execution, opts.eval_every)
+    # Variant flags may name another run of the same seed ({runs_dir}, {seed}; ID-GAN's stage 1).
+    variant_flags = [flag.format(runs_dir=opts.runs_dir, seed=seed) for flag in exp.variants[variant]]
     command = [sys.executable, "-m", "tfgan_suite.train", *exp.train_flags,
-               *exp.variants[variant], f"--seed={seed}", f"--run_dir={opts.run_dir(variant, seed)}",
+               *variant_flags, f"--seed={seed}", f"--run_dir={opts.run_dir(variant, seed)}",
                "--export=false", f"--checkpoint_every={opts.eval_every}",
                f"--sample_every={opts.eval_every}", f"--keep_checkpoints={keep}",
                f"--steps_per_execution={per_call}"]
@@ -264,7 +266,7 @@ def evaluate_group(opts: Options, run_dir: str, model, manager, classifier, metr
         metrics=metrics, run_dir=run_dir, data_dir=opts.data_dir, split=split,
         num_samples=opts.num_samples, samples_per_class=opts.samples_per_class,
         batch_size=exp.eval_batch_size, fid_weights=opts.fid_weights, classifier=classifier,
-        features=exp.features)
+        features=exp.features, **dict(exp.evaluate_settings))
     session = evaluate.Session.open(request)
     done = evaluated_checkpoints(runs.read_jsonl(os.path.join(run_dir, "metrics.jsonl")),
                                  session.request.metrics)

@@ -12,7 +12,8 @@ Everything comes from the export's own metadata (assets.extra/tfgan_suite.json):
 drawn from the N(z_mean, 1) it was trained with and y is the one-hot class (--y=3) or the
 binary attributes named (--y=Male,Smiling; unnamed attributes 0); SLOGAN's serving_default z
 comes from its learned mixture (component --component, or drawn by pi), and its
-generate_component signature takes the component ids themselves. The REST body uses the row
+generate_component signature takes the component ids themselves; beta-VAE and ID-GAN exports
+take c ~ N(0, I) (and s ~ N(0, I) where s_dim > 0). The REST body uses the row
 format: {"signature_name": ..., "instances": [{"z": [...], "y": [...]}, ...]}.
 """
 
@@ -78,6 +79,14 @@ def build_inputs(meta: dict, n: int, y=None, component=None, signature="serving_
     rng = np.random.default_rng(seed)
     if meta["model"] == "icgan":
         return _icgan_inputs(meta, n, y, component, signature, rng)
+    if meta["model"] in ("betavae", "idgan"):
+        if y is not None or component is not None:
+            raise UserError(f"a {meta['model']} export takes its code c (drawn from N(0, I) here); "
+                            "--y and --component do not apply")
+        inputs = {"c": rng.normal(size=(n, int(meta["c_dim"]))).astype(np.float32)}
+        if int(meta["s_dim"]):
+            inputs["s"] = rng.normal(size=(n, int(meta["s_dim"]))).astype(np.float32)
+        return inputs
     if meta["model"] == "cwgan":
         if component is not None:
             raise UserError("--component applies to SLOGAN exports; a cwgan export takes --y")

@@ -16,7 +16,7 @@ import dataclasses
 from typing import Optional
 
 from tfgan_suite.data import celeba, cifar, efigi, embedded, fashion_mnist, mnist, synthetic
-from tfgan_suite.data import colormnist
+from tfgan_suite.data import colormnist, dsprites
 from tfgan_suite.data.base import ArraySource, DatasetInfo, batch_pipeline  # noqa: F401 (API)
 from tfgan_suite.errors import UserError
 
@@ -50,6 +50,11 @@ _REGISTRY = {
     # data_dir is passed through: it is read when option source=mnist.
     "colormnist": _Dataset(colormnist, {}, True,
                            "ICGAN's ColorMNIST: digits on 100 background hues (generated)"),
+    "dsprites": _Dataset(dsprites, {}, True, "dSprites 64x64 binary sprites, the exact 737,280-"
+                         "image factor grid (rendered offline, or the official .npz in --data_dir)"),
+    "color_dsprites": _Dataset(dsprites, {}, True, "dSprites with a colour per sprite (8 levels "
+                               "per channel)"),
+    "noisy_dsprites": _Dataset(dsprites, {}, True, "dSprites, white sprite on uniform noise"),
 }
 DATASET_NAMES = tuple(_REGISTRY)
 

@@ -24,6 +24,9 @@ def build_model(config, info: DatasetInfo):
     if config.model == "icgan":
         from tfgan_suite.models import icgan
         return icgan.build(config, info)
+    if config.model in ("betavae", "idgan"):
+        from tfgan_suite.models import idgan
+        return idgan.build(config, info)
     raise ValueError(f"unknown model {config.model!r}")
 
 
