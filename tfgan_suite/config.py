@@ -667,7 +667,8 @@ def _given(value) -> bool:
 
 
 def _refuse_other_model(f, names, owner):
-    given = [n for n in names if _given(getattr(f, n))]
+    # `present`: also a boolean turned off on the command line (--nolearn_pi) is refused.
+    given = [n for n in names if _given(getattr(f, n)) or f[n].present]
     if given:
         raise UserError(f"--{given[0]} is a {owner} setting; it needs --model={owner}"
                         + (" (SLOGAN trains with one critic update per iteration, Algorithm 1)"
@@ -770,6 +771,7 @@ def _resolve_disentangled(f, common, info):
     """betavae (stage 1) or idgan (stage 2, which names its stage-1 run in --vae_run_dir)."""
     _refuse_other_model(f, CWGAN_ONLY, "cwgan")
     _refuse_other_model(f, (*SLOGAN_FLAGS, *PROBE_FLAGS), "slogan")
+    _refuse_other_model(f, [n for n in ICGAN_ONLY if n != "d_learning_rate"], "icgan")
     if tuple(info.example_shape[:2]) != (64, 64) or not info.is_image:
         raise UserError(f"--model={f.model} takes 64x64 images (the paper's networks); "
                         f"--dataset={f.dataset} has examples of shape {info.example_shape}. Use "
