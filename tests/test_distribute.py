@@ -32,7 +32,7 @@ TIMEOUT_S = 240
 CWGAN = ["--model=cwgan", "--dataset=mnist5k", "--width=0.0625", "--batch_size=8", "--n_critic=2",
          "--sync_batch_norm"]
 SLOGAN = ["--model=slogan", "--dataset=gaussians8", "--batch_size=16", "--sync_batch_norm"]
-SHORT = ["--steps=2", "--steps_per_execution=1", "--grid_rows=1"]
+SHORT = ["--steps=2", "--steps_per_execution=2", "--grid_rows=1"]
 MIRRORED = ["--strategy=mirrored", "--cpu_devices=2"]
 # Why SLOGAN is not bit-exact: Adam's first steps are lr * g / |g|, whatever |g|. Gradients that
 # are 0 in exact arithmetic (the bias of a Dense layer followed by batch norm) or nearly so are

@@ -180,6 +180,18 @@ def distributed_pipeline(strategy, source, batch_size: int, group: int, seed: in
     return strategy.distribute_datasets_from_function(dataset_fn, options)
 
 
+def iterations_per_call(strategy, steps_per_execution: int) -> int:
+    """Iterations one tf.function call of Keras' fit may run under `strategy`.
+
+    With a strategy, Keras 3.15 / TensorFlow 2.21 cannot run an optimizer update inside fit's
+    multi-iteration loop (the call fails with "You must feed a value for placeholder tensor"):
+    each call then runs one iteration, and --steps_per_execution only sets how often the
+    callbacks may run. On one device the loop is kept."""
+    if type(strategy).__name__ == "_DefaultDistributionStrategy":
+        return steps_per_execution
+    return 1
+
+
 def is_multi_worker(strategy) -> bool:
     import tensorflow as tf
 

@@ -46,7 +46,7 @@ def fit_iterations(model, source, config, chunk, count, train_callbacks, strateg
     dataset = distribute.distributed_pipeline(strategy, source, config.batch_size,
                                               group=model.batches_per_step, seed=config.seed,
                                               start=int(model.step.numpy()) * per_step)
-    model.steps_per_execution = chunk
+    model.steps_per_execution = distribute.iterations_per_call(strategy, chunk)
     model.make_train_function(force=True)
     model.fit(dataset, epochs=1, shuffle=False, steps_per_epoch=count, callbacks=train_callbacks,
               verbose=0)   # progress.ProgressBar reports every iteration instead
