@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_suite import losses, penalties
+from tfgan_suite import losses, penalties, randomness, replicas
 from tfgan_suite.models.base import LossTrackers
 from tfgan_suite.nets import icgan_nets
 
@@ -109,9 +109,10 @@ class ICGAN(keras.Model):
 
     def sample_latent(self, n):
         """(z [n, z_dim], digit ids [n], colour codes [n, 3]) from the paper's prior."""
-        digits = tf.random.stateless_uniform([n], self._seed(), 0, NUM_DIGITS, tf.int32)
-        hue_ids = tf.random.stateless_uniform([n], self._seed(), 0, self.num_hues, tf.int32)
-        noise = tf.random.stateless_uniform([n, self.noise_dim], self._seed())
+        # randomness.uniform: under tf.distribute each replica keeps its rows of the global draw.
+        digits = randomness.uniform([n], self._seed(), 0, NUM_DIGITS, tf.int32)
+        hue_ids = randomness.uniform([n], self._seed(), 0, self.num_hues, tf.int32)
+        noise = randomness.uniform([n, self.noise_dim], self._seed())
         z = compose_latent(digits, tf.cast(hue_ids, tf.float32) / self.num_hues, noise)
         return z, digits, z[:, NUM_DIGITS:CODE_DIM]
 
@@ -149,8 +150,9 @@ class ICGAN(keras.Model):
                                        fake, seed=self._seed())
             ce, mse, _ = self._info_losses(digit_logits, color, digits, colors)
             total = loss + self.penalty_weight * penalty + self._info_total(ce, mse)
+            replica_total = total * replicas.loss_scale()   # optimizers sum over replicas
         variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
+        self.d_optimizer.apply_gradients(zip(tape.gradient(replica_total, variables), variables))
         d_real, d_fake = tf.reduce_mean(d_real), tf.reduce_mean(d_fake)
         return {"d_loss": total, "gradient_penalty": penalty, "d_real": d_real,
                 "d_fake": d_fake, "wasserstein": d_real - d_fake}
@@ -163,8 +165,9 @@ class ICGAN(keras.Model):
             adversarial = self.adversarial_loss(tf.zeros_like(d_fake), d_fake).generator
             ce, mse, accuracy = self._info_losses(digit_logits, color, digits, colors)
             loss = adversarial + self._info_total(ce, mse)
+            replica_loss = loss * replicas.loss_scale()
         variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.g_optimizer.apply_gradients(zip(tape.gradient(replica_loss, variables), variables))
         return {"g_loss": loss, "info_digit_ce": ce, "info_color_mse": mse,
                 "q_digit_accuracy": accuracy}
 
