@@ -75,6 +75,17 @@ def lipschitz_penalty(critic, real, fake, seed=None):
     return tf.reduce_mean(tf.square(tf.nn.relu(norms - 1.0)))
 
 
+def r1_penalty(critic, real):
+    """R1 (Mescheder et al. 2018) as InfoSCC-GAN's r1_loss: E_b[ sum ||grad_x D(x)||^2 ] on real
+    images, without the usual 1/2 (the caller multiplies by its weight, 10 there).
+
+    `critic` maps the real batch to scores (any augmentation inside it is differentiated
+    through, as the original differentiates D(augment(x)) w.r.t. x)."""
+    grads = critic_input_gradients(critic, tf.convert_to_tensor(real))
+    return tf.reduce_mean(tf.reduce_sum(tf.square(tf.reshape(grads, [tf.shape(grads)[0], -1])),
+                                        axis=1))
+
+
 def _per_example_norms(x):
     """||x_n||_2 over all non-batch axes, [N] (the original's stable_norm, no epsilon)."""
     return tf.norm(tf.reshape(x, [tf.shape(x)[0], -1]), axis=1)

@@ -21,6 +21,9 @@ def build_model(config, info: DatasetInfo):
     if config.model == "slogan":
         from tfgan_suite.models import slogan
         return slogan.build(config, info)
+    if config.model == "infoscc":
+        from tfgan_suite.models import infoscc
+        return infoscc.build(config, info)
     raise ValueError(f"unknown model {config.model!r}")
 
 
