@@ -1,0 +1,208 @@
+"""InfoSCC-GAN: EigenGAN layers and regulariser against NumPy, NT-Xent against a NumPy reference,
+the losses, the lazy cadences, one step per loss and discriminator, stage 1-2 end to end, resume,
+and the export under saved_model_cli."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from absl import flags
+
+from tests import checks, fixtures
+from tfgan_suite import augment, config as config_lib, infoscc_losses, runs, simclr
+from tfgan_suite.errors import UserError
+from tfgan_suite.models import build_model
+from tfgan_suite.nets import eigengan
+from tfgan_suite.train import train
+from tfgan_suite.train_encoder import train_encoder
+
+FLAGS = flags.FLAGS
+TINY = ["--model=infoscc", "--batch_size=4", "--base_channels=4", "--max_channels=16",
+        "--noise_dim=16", "--z_dim=8", "--log_every=1", "--sample_every=2",
+        "--checkpoint_every=2", "--steps_per_execution=1", "--grid_rows=2", "--export=false"]
+
+
+def resolve(*args):
+    FLAGS.unparse_flags()
+    FLAGS(["train", *args])
+    return config_lib.resolve(FLAGS)
+
+
+@pytest.fixture(scope="module")
+def mnist(tmp_path_factory):
+    root = tmp_path_factory.mktemp("infoscc")
+    fixtures.write_mnist_idx(str(root / "mnist"), n_train=40, n_test=20)
+    meta = train_encoder("mnist", str(root / "encoder"), data_dir=str(root / "mnist"),
+                         backbone="small", width=4, batch_size=8, steps=2, classifier_steps=3,
+                         clusters=3, flip=False, log_every=1)
+    return root, meta
+
+
+def test_subspace_layer_matches_numpy():
+    layer = eigengan.SubspaceLayer(dim=10, n_basis=6)
+    z = np.random.default_rng(0).normal(size=(3, 6)).astype(np.float32)
+    phi = layer(z).numpy()
+    u, l, mu = layer.U.numpy(), layer.L.numpy(), layer.mu.numpy()
+    np.testing.assert_array_equal(l, [18, 15, 12, 9, 6, 3])
+    np.testing.assert_allclose(u @ u.T, np.eye(6), atol=1e-5)        # orthogonal rows at init
+    np.testing.assert_allclose(phi, (l * z) @ u + mu, rtol=1e-5, atol=1e-5)
+
+
+def test_orthogonality_regulariser_matches_numpy():
+    g = eigengan.EigenGenerator((28, 28, 1), y_dim=10, eps_dim=8, noise_dim=16, base_channels=4,
+                                max_channels=16)
+    assert (g.start, g.n_blocks) == (7, 2)
+    assert float(g.orthogonal_regularizer()) < 1e-10
+    rng = np.random.default_rng(1)
+    us = []
+    for layer in g.subspace_layers:
+        u = rng.normal(size=layer.U.shape).astype(np.float32)
+        layer.U.assign(u)
+        us.append(u)
+    expected = np.mean([np.mean((u @ u.T - np.eye(6)) ** 2) for u in us])
+    np.testing.assert_allclose(float(g.orthogonal_regularizer()), expected, rtol=1e-5)
+    y, eps, zs = tf.zeros([2, 10]), tf.zeros([2, 8]), tf.zeros([2, 2, 6])
+    assert g(y, eps, zs).shape == (2, 28, 28, 1)
+    assert eigengan.resolution_plan(64) == (4, 4) and eigengan.resolution_plan(256) == (4, 6)
+
+
+def _nt_xent_numpy(zi, zj, tau):
+    """The original's NTXentLoss, written with loops."""
+    reps = np.concatenate([zj, zi])
+    reps = reps / np.linalg.norm(reps, axis=1, keepdims=True)
+    sim = reps @ reps.T / tau
+    n = len(zi)
+    total = 0.0
+    for a in range(2 * n):
+        positive = (a + n) % (2 * n)
+        others = [k for k in range(2 * n) if k != a]
+        total += -sim[a, positive] + np.log(np.sum(np.exp(sim[a, others])))
+    return total / (2 * n)
+
+
+def test_nt_xent_matches_numpy_reference():
+    rng = np.random.default_rng(2)
+    zi, zj = rng.normal(size=(5, 7)).astype(np.float32), rng.normal(size=(5, 7)).astype(np.float32)
+    np.testing.assert_allclose(float(simclr.nt_xent(zi, zj, 0.5)), _nt_xent_numpy(zi, zj, 0.5),
+                               rtol=1e-5)
+    # Identical views give a lower loss than unrelated ones.
+    assert float(simclr.nt_xent(zi, zi, 0.5)) < float(simclr.nt_xent(zi, zj, 0.5))
+
+
+def test_losses_and_the_quartic_variant():
+    real, fake = tf.constant([[0.5], [2.0]]), tf.constant([[-0.5], [0.3]])
+    r, f = real.numpy(), fake.numpy()
+    ls = infoscc_losses.lsgan(real, fake)
+    quartic = infoscc_losses.lsgan_quartic(real, fake)
+    np.testing.assert_allclose(ls.critic, np.mean((r - 1) ** 2) + np.mean(f ** 2), rtol=1e-6)
+    np.testing.assert_allclose(quartic.critic, np.mean((1 - r) ** 4) + np.mean(f ** 4), rtol=1e-6)
+    np.testing.assert_allclose(quartic.generator, np.mean((1 - f) ** 4), rtol=1e-6)
+    assert abs(float(ls.critic) - float(quartic.critic)) > 0.1
+    hinge = infoscc_losses.hinge(real, fake)
+    np.testing.assert_allclose(hinge.generator, np.mean(np.maximum(0, 1 - f)), rtol=1e-6)
+    ns = infoscc_losses.non_saturating(real, fake)
+    np.testing.assert_allclose(ns.generator, np.mean(np.log1p(np.exp(-f))), rtol=1e-6)
+
+
+def test_diffaugment_probability_keeps_the_default_and_skips_ops():
+    x = tf.random.stateless_uniform([3, 8, 8, 3], [1, 2])
+    seed = tf.constant([5, 6])
+    default = augment.diff_augment(x, seed=seed)
+    np.testing.assert_array_equal(default, augment.diff_augment(x, seed=seed, probability=1.0))
+    np.testing.assert_array_equal(x, augment.diff_augment(x, seed=seed, probability=0.0))
+
+
+def test_encoder_stage_writes_a_directory_the_gan_reads(mnist):
+    root, meta = mnist
+    assert meta["feature_dim"] == 16 and meta["label_kind"] == "onehot"
+    assert len(meta["label_names"]) == 10 and 0.0 <= meta["test_accuracy"] <= 1.0
+    assert os.path.isfile(root / "encoder" / "clusters.npz")
+    with pytest.raises(UserError, match="train_encoder"):
+        resolve(*TINY, "--dataset=mnist", f"--data_dir={root}/mnist",
+                f"--encoder_dir={root}/missing")
+    with pytest.raises(UserError, match="needs --encoder_dir"):
+        resolve(*TINY, "--dataset=mnist", f"--data_dir={root}/mnist")
+    with pytest.raises(UserError, match="classifier predicts"):
+        resolve(*TINY, "--dataset=mnist2", f"--data_dir={root}/mnist",
+                f"--encoder_dir={root}/encoder")
+    with pytest.raises(UserError, match="R1"):
+        resolve(*TINY, "--dataset=mnist", f"--encoder_dir={root}/encoder", "--penalty=gp")
+    with pytest.raises(UserError, match="needs --model=infoscc"):
+        resolve("--model=cwgan", "--cls_reg_every=3")
+
+
+def _model(root, *extra):
+    config = resolve(*TINY, "--dataset=mnist", f"--data_dir={root}/mnist",
+                     f"--encoder_dir={root}/encoder", f"--run_dir={root}/unused", *extra)
+    from tfgan_suite import data
+    return build_model(config, data.describe("mnist"))
+
+
+def _batch(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, size=(4, 28, 28, 1)).astype(np.float32)
+    return tf.constant(x), tf.one_hot(rng.integers(0, 10, 4), 10)
+
+
+def test_classification_and_r1_cadences(mnist):
+    """G: one adversarial update per iteration plus one classification update every 2nd;
+    D: one update plus one R1 update every 3rd (counted by the optimisers' iterations)."""
+    model = _model(mnist[0], "--cls_reg_every=2", "--r1_every=3")
+    step = tf.function(model.train_step)
+    g_counts, d_counts = [], []
+    for i in range(7):
+        logs = step(_batch(i))
+        g_counts.append(int(model.g_optimizer.iterations.numpy()))
+        d_counts.append(int(model.d_optimizer.iterations.numpy()))
+    # iteration k (0-based) adds 1 + [k % 2 == 0] to G and 1 + [k % 3 == 0] to D
+    assert g_counts == list(np.cumsum([1 + (k % 2 == 0) for k in range(7)]))
+    assert d_counts == list(np.cumsum([1 + (k % 3 == 0) for k in range(7)]))
+    assert int(model.step.numpy()) == 7 and float(logs["r1"]) > 0 and float(logs["cls_loss"]) > 0
+
+
+@pytest.mark.parametrize("loss,disc", [("hinge", "global"), ("non_saturating", "patch"),
+                                       ("lsgan", "global"), ("lsgan_quartic", "patch")])
+def test_one_step_per_loss(mnist, loss, disc):
+    model = _model(mnist[0], f"--loss={loss}", f"--discriminator={disc}")
+    before = [w.numpy() for w in model.generator.trainable_weights]
+    ema_before = [w.numpy() for w in model.generator_ema.weights]
+    logs = model.train_step(_batch())
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    moved = [not np.array_equal(a, b.numpy()) for a, b in zip(before, model.generator.weights)]
+    assert all(moved)
+    # EMA moved by (1 - d) of the step: between the old and new weights.
+    d = 0.5 ** (4 / 1e4)
+    for old, ema, new in zip(ema_before, model.generator_ema.weights, model.generator.weights):
+        np.testing.assert_allclose(ema.numpy(), d * old + (1 - d) * new.numpy(), atol=1e-6)
+
+
+def test_train_resume_and_export_under_saved_model_cli(mnist):
+    root = mnist[0]
+    args = [*TINY[:-1], "--dataset=mnist", f"--data_dir={root}/mnist",
+            f"--encoder_dir={root}/encoder", f"--run_dir={root}/run", "--steps=4",
+            f"--export_dir={root}/exports"]
+    train(resolve(*args), stop_at=2)
+    result = train(resolve(*args))
+    checks.assert_trained(root / "run", 4)
+    assert os.path.isfile(root / "run" / "samples" / "step_0000004.png")
+    export = result["export"]
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    np.save(root / "y.npy", np.eye(10, dtype=np.float32)[[0, 3, 9]])
+    np.save(root / "eps.npy", np.zeros((3, 8), np.float32))
+    out = subprocess.run([cli, "run", "--dir", export, "--tag_set", "serve", "--signature_def",
+                          "serving_default", "--inputs", f"y={root}/y.npy;eps={root}/eps.npy",
+                          "--outdir", str(root / "out")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    images = np.load(root / "out" / "images.npy")
+    assert images.shape == (3, 28, 28, 1) and np.all(np.abs(images) <= 1)
+    loaded = tf.saved_model.load(export)
+    assert set(loaded.signatures) >= {"serving_default", "generate_with_zs", "classify"}
+    model, _, _ = runs.load_trained_model(str(root / "run"))
+    y, eps = tf.eye(10)[:2], tf.ones([2, 8])
+    zs = tf.zeros([2, 2, 6])
+    np.testing.assert_allclose(
+        loaded.signatures["generate_with_zs"](y=y, eps=eps, zs=zs)["images"].numpy(),
+        model.generate(y, eps, zs).numpy(), atol=1e-5)
