@@ -206,3 +206,27 @@ def test_train_resume_and_export_under_saved_model_cli(mnist):
     np.testing.assert_allclose(
         loaded.signatures["generate_with_zs"](y=y, eps=eps, zs=zs)["images"].numpy(),
         model.generate(y, eps, zs).numpy(), atol=1e-5)
+
+
+def test_attribute_control_accuracy_on_constructed_cases():
+    from tfgan_suite.metrics import infoscc_metrics as m
+    y = np.eye(3)[[0, 1, 2, 2]]
+    logits = np.array([[5, 0, 0], [0, 5, 0], [0, 0, 5], [9, 0, 1]], np.float32)
+    assert m.attribute_control_accuracy(logits, y, "onehot") == 0.75
+    # Binary: positives must exceed sigmoid 0.2 (logit -1.386); negatives are not checked.
+    y = np.array([[1, 0], [1, 1], [0, 0]], np.float32)
+    logits = np.array([[-1.0, 9.0], [-1.0, -2.0], [-9.0, -9.0]], np.float32)
+    assert m.attribute_control_accuracy(logits, y, "binary") == pytest.approx(2 / 3)
+
+
+def test_chamfer_distance_on_constructed_sets():
+    from tfgan_suite.metrics import infoscc_metrics as m
+    a = np.array([[0.0, 0.0], [1.0, 0.0]])
+    b = np.array([[0.0, 2.0]])
+    # a -> b: (4 + 5) / 2; b -> a: 4
+    assert m.chamfer_distance(a, b) == pytest.approx(8.5)
+    assert m.chamfer_distance(a, a) == 0.0
+    rng = np.random.default_rng(0)
+    same = rng.normal(size=(40, 5))
+    far = rng.normal(size=(40, 5)) + 20.0
+    assert m.tsne_chamfer(same[:20], same[20:]) < m.tsne_chamfer(same[:20], far[:20])

@@ -179,6 +179,8 @@ CWGAN_RESUMABLE_CHANGES = RESUMABLE_CHANGES | {"steps", "epochs"}
 def gaussian_z_mean(config: RunConfig) -> Optional[float]:
     """Mean of the N(z_mean, 1) latent of a cwgan run; None for SLOGAN, whose z comes from its
     learnt Gaussian mixture prior (kept in the checkpoint)."""
+    if isinstance(config, InfoSCCConfig):
+        return 0.0   # InfoSCC-GAN: eps ~ N(0, I) (z_dim is its size)
     return config.z_mean if isinstance(config, CWGANConfig) else None
 
 

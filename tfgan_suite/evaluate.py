@@ -59,6 +59,7 @@ quiet.import_tensorflow()   # this module loads TensorFlow (through data) when i
 from tfgan_suite import data, eval_targets, images  # noqa: E402
 from tfgan_suite.errors import UserError  # noqa: E402
 from tfgan_suite.metrics import definitions, registry  # noqa: E402
+from tfgan_suite.metrics import infoscc_metrics  # noqa: E402,F401 (registers)
 from tfgan_suite.metrics.frechet import GaussianStats, StreamingStats  # noqa: E402
 from tfgan_suite.metrics.inception import DEFAULT_RESIZE, RESIZE_MODES  # noqa: E402
 

@@ -238,7 +238,8 @@ class InfoSCCGAN(keras.Model):
     def serving_endpoints(self):
         """serving_default(y, eps) -> images, zs ~ N(0, I) drawn inside (stochastic EigenGAN
         layers, as the original's forward); generate_with_zs(y, eps, zs) -> images
-        (deterministic: traversals); classify(images) -> attribute logits."""
+        (deterministic: traversals); classify(images) -> attribute logits; encode(images) ->
+        SimCLR features h (images in [-1, 1])."""
         g = self.generator
         image_shape = tuple(g.image_shape)
 
@@ -251,6 +252,9 @@ class InfoSCCGAN(keras.Model):
 
         def classify(images):
             return {"logits": self.classify(images)}
+
+        def encode(images):
+            return {"features": self.encoder(images, training=False)[0]}
         y_spec = tf.TensorSpec([None, self.y_dim], tf.float32, name="y")
         eps_spec = tf.TensorSpec([None, g.eps_dim], tf.float32, name="eps")
         return [("serving_default", serve, [y_spec, eps_spec]),
@@ -258,13 +262,15 @@ class InfoSCCGAN(keras.Model):
                  [y_spec, eps_spec,
                   tf.TensorSpec([None, g.n_blocks, g.n_basis], tf.float32, name="zs")]),
                 ("classify", classify,
+                 [tf.TensorSpec((None,) + image_shape, tf.float32, name="images")]),
+                ("encode", encode,
                  [tf.TensorSpec((None,) + image_shape, tf.float32, name="images")])]
 
     def export_metadata(self):
         g = self.generator
         return {"eps_distribution": "N(0, I)", "eps_dim": g.eps_dim,
                 "zs_shape": [g.n_blocks, g.n_basis], "zs_distribution": "N(0, I)",
-                "label_kind": self.label_kind}
+                "label_kind": self.label_kind, "condition_dim": int(self.y_dim)}
 
     def optimizer_variables(self):
         return [(self.d_optimizer, self.discriminator.trainable_variables),
