@@ -151,10 +151,9 @@ def test_classification_and_r1_cadences(mnist):
     """G: one adversarial update per iteration plus one classification update every 2nd;
     D: one update plus one R1 update every 3rd (counted by the optimisers' iterations)."""
     model = _model(mnist[0], "--cls_reg_every=2", "--r1_every=3")
-    step = tf.function(model.train_step)
     g_counts, d_counts = [], []
     for i in range(7):
-        logs = step(_batch(i))
+        logs = model.train_step(_batch(i))
         g_counts.append(int(model.g_optimizer.iterations.numpy()))
         d_counts.append(int(model.d_optimizer.iterations.numpy()))
     # iteration k (0-based) adds 1 + [k % 2 == 0] to G and 1 + [k % 3 == 0] to D
@@ -179,15 +178,37 @@ def test_one_step_per_loss(mnist, loss, disc):
         np.testing.assert_allclose(ema.numpy(), d * old + (1 - d) * new.numpy(), atol=1e-6)
 
 
-def test_train_resume_and_export_under_saved_model_cli(mnist):
+def test_resume_from_a_checkpoint_repeats_the_uninterrupted_run(mnist, tmp_path):
+    """Two iterations, checkpoint, a fresh model restored, two more (the cadences, the noise
+    stream, the EMA and both optimisers continue) == four iterations without a break."""
+    root = mnist[0]
+    straight = _model(root, "--r1_every=3")
+    for i in range(4):
+        straight.train_step(_batch(i))
+    first = _model(root, "--r1_every=3")
+    for i in range(2):
+        first.train_step(_batch(i))
+    runs.checkpoint_manager(first, str(tmp_path)).save()
+    resumed = _model(root, "--r1_every=3")
+    manager = runs.checkpoint_manager(resumed, str(tmp_path))
+    runs.restore_latest(resumed, manager, require=True)
+    for i in range(2, 4):
+        resumed.train_step(_batch(i))
+    for net in ("generator", "generator_ema", "discriminator"):
+        for a, b in zip(getattr(straight, net).weights, getattr(resumed, net).weights):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    assert int(resumed.g_optimizer.iterations.numpy()) == int(
+        straight.g_optimizer.iterations.numpy())
+
+
+def test_train_and_export_under_saved_model_cli(mnist):
     root = mnist[0]
     args = [*TINY[:-1], "--dataset=mnist", f"--data_dir={root}/mnist",
-            f"--encoder_dir={root}/encoder", f"--run_dir={root}/run", "--steps=4",
+            f"--encoder_dir={root}/encoder", f"--run_dir={root}/run", "--steps=2",
             f"--export_dir={root}/exports"]
-    train(resolve(*args), stop_at=2)
     result = train(resolve(*args))
-    checks.assert_trained(root / "run", 4)
-    assert os.path.isfile(root / "run" / "samples" / "step_0000004.png")
+    checks.assert_trained(root / "run", 2)
+    assert os.path.isfile(root / "run" / "samples" / "step_0000002.png")
     export = result["export"]
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     np.save(root / "y.npy", np.eye(10, dtype=np.float32)[[0, 3, 9]])
@@ -230,3 +251,19 @@ def test_chamfer_distance_on_constructed_sets():
     same = rng.normal(size=(40, 5))
     far = rng.normal(size=(40, 5)) + 20.0
     assert m.tsne_chamfer(same[:20], same[20:]) < m.tsne_chamfer(same[:20], far[:20])
+
+
+def test_reproduce_trains_the_encoder_first_and_passes_it_on(tmp_path):
+    from tfgan_suite import reproduce
+    from tfgan_suite.experiments import EXPERIMENTS
+    opts = reproduce.Options(
+        experiment=EXPERIMENTS["infoscc_mnist"], variants=("original",), seeds=(0,), steps=10,
+        budget_minutes=None, data_dir=str(tmp_path), runs_dir=str(tmp_path / "runs"),
+        report_dir=str(tmp_path / "report"), eval_every=5, metrics=("attribute_control_accuracy",),
+        num_samples=10, samples_per_class=10, classifier=None, classifier_steps=1,
+        fid_weights=None, steps_per_execution=5, stage="train")
+    command = reproduce.train_command(opts, "original", 0)
+    assert f"--encoder_dir={tmp_path}/runs/encoders/infoscc_mnist" in command
+    os.makedirs(reproduce.encoder_dir(opts))
+    open(os.path.join(reproduce.encoder_dir(opts), "encoder.json"), "w").close()
+    reproduce.ensure_encoder(opts)     # present: nothing runs (no data would fail it)

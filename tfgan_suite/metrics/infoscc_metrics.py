@@ -42,7 +42,9 @@ def tsne_chamfer(real_features, fake_features, seed=0) -> float:
     from sklearn.manifold import TSNE
     joint = np.concatenate([real_features, fake_features]).astype(np.float32)
     perplexity = min(30.0, (len(joint) - 1) / 3.0)
-    embedded = TSNE(n_components=3, perplexity=perplexity, init="pca",
+    # Exact gradients: at these sizes (<= 2 x TSNE_POINTS) they are fast and deterministic,
+    # where Barnes-Hut in 3-D was 25x slower on a 2-core CPU.
+    embedded = TSNE(n_components=3, perplexity=perplexity, init="pca", method="exact",
                     random_state=seed).fit_transform(joint)
     return chamfer_distance(embedded[:len(real_features)], embedded[len(real_features):])
 
