@@ -221,6 +221,13 @@ def test_train_and_export_under_saved_model_cli(mnist):
     assert images.shape == (3, 28, 28, 1) and np.all(np.abs(images) <= 1)
     loaded = tf.saved_model.load(export)
     assert set(loaded.signatures) >= {"serving_default", "generate_with_zs", "classify"}
+    from tfgan_suite import infoscc_figures
+    generate, y_dim, kind, eps_dim, zs_shape = infoscc_figures._from_export(export)
+    assert (y_dim, kind, eps_dim, zs_shape) == (10, "onehot", 8, (2, 6))
+    figure = infoscc_figures.traverse(generate, np.eye(10)[4], eps_dim, zs_shape, frames=3)
+    assert figure.shape == (12, 3, 28, 28, 1)
+    assert infoscc_figures.sweep(generate, 10, kind, eps_dim, zs_shape, rows=2).shape == \
+        (2, 10, 28, 28, 1)
     model, _, _ = runs.load_trained_model(str(root / "run"))
     y, eps = tf.eye(10)[:2], tf.ones([2, 8])
     zs = tf.zeros([2, 2, 6])
@@ -267,3 +274,19 @@ def test_reproduce_trains_the_encoder_first_and_passes_it_on(tmp_path):
     os.makedirs(reproduce.encoder_dir(opts))
     open(os.path.join(reproduce.encoder_dir(opts), "encoder.json"), "w").close()
     reproduce.ensure_encoder(opts)     # present: nothing runs (no data would fail it)
+
+
+def test_traversal_codes_step_one_eigen_dimension_at_a_time():
+    from tfgan_suite import infoscc_figures
+    zs = np.arange(6, dtype=np.float32).reshape(2, 3)
+    codes = infoscc_figures.traversal_codes(zs, frames=5, limit=2.0)
+    assert codes.shape == (30, 2, 3)
+    row = 1 * 3 + 2                                  # layer 1, dimension 2
+    block = codes[row * 5:(row + 1) * 5]
+    np.testing.assert_allclose(block[:, 1, 2], [-2, -1, 0, 1, 2])
+    changed = (block != zs[None]).any(axis=0)
+    assert changed.sum() == 1 and changed[1, 2]
+    with pytest.raises(UserError, match="class number"):
+        infoscc_figures.condition_vector(["12"], 10, "onehot")
+    np.testing.assert_array_equal(infoscc_figures.condition_vector(["1", "0"], 2, "binary"),
+                                  [1, 0])

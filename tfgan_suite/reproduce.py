@@ -11,7 +11,7 @@ Experiments (tfgan_suite/experiments.py has their settings and the papers' value
   mnist2       SLOGAN on MNIST-2 (7:3), Table 7; variants slogan (default), no_u2c (Table 9)
   cwgan_mnist  Fabbri cWGAN-GP on MNIST with the paper's settings: class control
   infoscc_mnist  InfoSCC-GAN on MNIST (digits as the attribute): SimCLR encoder and classifier
-               first, then attribute-control accuracy and FID curves
+               first, then attribute-control accuracy and Frechet-distance curves
 
 Without --steps or --budget_minutes each run trains the paper's full schedule (100,000 SLOGAN
 iterations; 100 cWGAN epochs). --steps=N stops at iteration N of that schedule (SLOGAN's decays
