@@ -290,3 +290,28 @@ def test_traversal_codes_step_one_eigen_dimension_at_a_time():
         infoscc_figures.condition_vector(["12"], 10, "onehot")
     np.testing.assert_array_equal(infoscc_figures.condition_vector(["1", "0"], 2, "binary"),
                                   [1, 0])
+
+
+def test_afhq_reads_class_folders(tmp_path):
+    from PIL import Image
+
+    from tfgan_suite import data
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 2), ("val", 1)):
+        for k, name in enumerate(("cat", "dog", "wild")):
+            os.makedirs(tmp_path / split / name)
+            for i in range(n):
+                pixels = np.full((32, 32, 3), 40 * (k + 1), np.uint8)
+                pixels[:2] = rng.integers(0, 255, (2, 32, 3))
+                ext = "png" if (i + k) % 2 else "jpg"
+                Image.fromarray(pixels).save(tmp_path / split / name / f"{i}.{ext}")
+    train = data.load_dataset("afhq", str(tmp_path), "train", resolution=16)
+    assert train.examples.shape == (6, 16, 16, 3) and train.info.label_names == ("cat", "dog", "wild")
+    np.testing.assert_array_equal(train.class_ids, [0, 0, 1, 1, 2, 2])
+    np.testing.assert_array_equal(train.labels.argmax(1), train.class_ids)
+    # The middle of each image keeps its class's grey level (JPEG within a few levels).
+    assert abs(int(train.examples[2, 8, 8, 0]) - 80) <= 3
+    assert len(data.load_dataset("afhq", str(tmp_path), "test", resolution=16)) == 3
+    os.rename(tmp_path / "val" / "wild", tmp_path / "val" / "wolf")
+    with pytest.raises(UserError, match="wild"):
+        data.load_dataset("afhq", str(tmp_path), "test", resolution=16)

@@ -31,7 +31,7 @@ LOSSES_BY_MODEL = {"cwgan": ("wgan", "gan", "lsgan"), "slogan": ("wgan", "hinge"
 # Names the help texts and early checks need without importing TensorFlow; a test keeps
 # them equal to tfgan_suite.data.DATASET_NAMES and tfgan_suite.augment.AUGMENTATIONS.
 DATASET_NAMES = ("mnist5k", "mnist", "mnist2", "fmnist", "fmnist5", "cifar10", "cifar2", "celeba",
-                 "efigi", "gaussians8")
+                 "efigi", "gaussians8", "afhq")
 DIFFAUGMENT_NAMES = ("color", "translation", "cutout")
 PROBE_MIXUP_ITERATIONS = 5   # Algorithm 3 / App. D.3 of Hwang et al.; equals probe.MIXUP_ITERATIONS
 

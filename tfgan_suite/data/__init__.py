@@ -16,6 +16,7 @@ import dataclasses
 from typing import Optional
 
 from tfgan_suite.data import celeba, cifar, efigi, embedded, fashion_mnist, mnist, synthetic
+from tfgan_suite.data import afhq
 from tfgan_suite.data.base import ArraySource, DatasetInfo, batch_pipeline  # noqa: F401 (API)
 from tfgan_suite.errors import UserError
 
@@ -46,6 +47,7 @@ _REGISTRY = {
     "efigi": _Dataset(efigi, {}, True, "EFIGI 1.6 galaxies, 64x64, 4 continuous attributes"),
     "gaussians8": _Dataset(synthetic, {}, False,
                            "SLOGAN's 8 imbalanced 2-D Gaussians (generated)"),
+    "afhq": _Dataset(afhq, {}, True, "AFHQ cat/dog/wild class folders (train/, val/), 64x64"),
 }
 DATASET_NAMES = tuple(_REGISTRY)
 
