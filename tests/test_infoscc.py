@@ -315,3 +315,33 @@ def test_afhq_reads_class_folders(tmp_path):
     os.rename(tmp_path / "val" / "wild", tmp_path / "val" / "wolf")
     with pytest.raises(UserError, match="wild"):
         data.load_dataset("afhq", str(tmp_path), "test", resolution=16)
+
+
+def test_inner_attributes_condition_on_the_nearest_cluster(mnist, tmp_path):
+    """An encoder whose classifier predicts k-means clusters (--label_source=clusters) fits any
+    dataset of its image shape; real conditions are the nearest centres of encoder(x)."""
+    import json
+    import shutil
+    root = mnist[0]
+    inner = tmp_path / "inner"
+    shutil.copytree(root / "encoder", inner)
+    meta = json.loads((inner / "encoder.json").read_text())
+    meta.update(attribute_source="clusters", label_names=["cluster_0", "cluster_1", "cluster_2"],
+                label_kind="onehot")
+    (inner / "encoder.json").write_text(json.dumps(meta))
+    # The classifier must predict 3 clusters: rebuild its weights at that size.
+    classifier = simclr.build_classifier(meta["feature_dim"], 3)
+    classifier.save_weights(str(inner / "classifier.weights.h5"))
+    config = resolve(*TINY, "--dataset=mnist2", f"--data_dir={root}/mnist",
+                     f"--encoder_dir={inner}", f"--run_dir={tmp_path}/run")
+    from tfgan_suite import data
+    model = build_model(config, data.describe("mnist2"))
+    assert model.y_dim == 3 and model.centres is not None
+    real, labels = _batch()
+    features = model.encoder(real, training=False)[0].numpy()
+    centres = model.centres.numpy()
+    nearest = ((features[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
+    np.testing.assert_array_equal(model.conditions_of(real, labels[:, :2]).numpy(),
+                                  np.eye(3)[nearest])
+    logs = model.train_step((real, labels[:, :2]))
+    assert np.isfinite(float(logs["cls_loss"]))
