@@ -345,3 +345,14 @@ def test_inner_attributes_condition_on_the_nearest_cluster(mnist, tmp_path):
                                   np.eye(3)[nearest])
     logs = model.train_step((real, labels[:, :2]))
     assert np.isfinite(float(logs["cls_loss"]))
+
+
+def test_paper_encoder_is_resnet50_with_a_2048_2048_128_head():
+    encoder = simclr.build_encoder((28, 28, 1), "resnet50")
+    h, z = encoder(tf.zeros([2, 28, 28, 1]))
+    assert h.shape == (2, 2048) and z.shape == (2, 128)
+    head = encoder.get_layer("projection_1").count_params() + \
+        encoder.get_layer("projection_2").count_params()
+    assert head == 2048 * 2048 + 2048 + 2048 * 128 + 128
+    small = simclr.build_encoder((28, 28, 1), "small", width=8)
+    assert small(tf.zeros([1, 28, 28, 1]))[0].shape == (1, 32)
