@@ -34,7 +34,26 @@ from tfgan_suite.models.base import LossTrackers
 from tfgan_suite.nets import eigengan
 
 LOGGED = ("d_loss", "d_real", "d_fake", "g_loss", "g_adv", "orth")
-LAZY = ("cls_loss", "r1")   # means over the iterations that ran them
+LAZY = ("cls_loss", "r1")   # the value of the last iteration that ran them
+
+
+class LastValue(keras.metrics.Metric):
+    """The value of the most recent iteration whose `ran` flag was set (kept across resets, so
+    a chunk of iterations without an R1 step logs the last R1 rather than a mean over none);
+    0 until the first (iteration 0 runs both lazy steps)."""
+
+    def __init__(self, name, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.last = self.add_variable(shape=(), initializer="zeros", name="last")
+
+    def update_state(self, value, ran):
+        self.last.assign(tf.where(tf.cast(ran, tf.bool), tf.cast(value, "float32"), self.last))
+
+    def result(self):
+        return tf.identity(self.last)
+
+    def reset_state(self):
+        pass
 
 
 class InfoSCCGAN(keras.Model):
@@ -62,7 +81,7 @@ class InfoSCCGAN(keras.Model):
         self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.loss_trackers = LossTrackers(LOGGED)
-        self.lazy_trackers = {name: keras.metrics.Mean(name=name) for name in LAZY}
+        self.lazy_trackers = {name: LastValue(name=name) for name in LAZY}
 
     @property
     def metrics(self):
@@ -205,7 +224,7 @@ class InfoSCCGAN(keras.Model):
         self.step.assign_add(1)
         results = self.loss_trackers.update(logs)
         for name, value, ran in (("cls_loss", cls_loss, cls_due), ("r1", r1, r1_due)):
-            self.lazy_trackers[name].update_state(value, sample_weight=tf.cast(ran, tf.float32))
+            self.lazy_trackers[name].update_state(value, ran)
             results[name] = self.lazy_trackers[name].result()
         return results
 
