@@ -165,7 +165,9 @@ def test_classification_and_r1_cadences(mnist):
 @pytest.mark.parametrize("loss,disc", [("hinge", "global"), ("non_saturating", "patch"),
                                        ("lsgan", "global"), ("lsgan_quartic", "patch")])
 def test_one_step_per_loss(mnist, loss, disc):
+    from tfgan_suite.models.base import GANModel
     model = _model(mnist[0], f"--loss={loss}", f"--discriminator={disc}")
+    assert isinstance(model, GANModel)
     before = [w.numpy() for w in model.generator.trainable_weights]
     ema_before = [w.numpy() for w in model.generator_ema.weights]
     logs = model.train_step(_batch())
