@@ -230,6 +230,18 @@ def test_train_and_export_under_saved_model_cli(mnist):
     assert figure.shape == (12, 3, 28, 28, 1)
     assert infoscc_figures.sweep(generate, 10, kind, eps_dim, zs_shape, rows=2).shape == \
         (2, 10, 28, 28, 1)
+    # The paper's metrics through tfgan_suite.evaluate, from the run and from the export.
+    from tests.test_evaluate import FakeInception
+    from tfgan_suite import evaluate
+    for source in (dict(run_dir=str(root / "run")), dict(saved_model=export)):
+        record = evaluate.evaluate(evaluate.Request(
+            metrics=("attribute_control_accuracy", "chamfer_tsne", "fid"), num_samples=20,
+            batch_size=10, tensorboard=False, output=str(root / "metrics.jsonl"),
+            data_dir=str(root / "mnist"), **source),
+            fid_extractor=FakeInception())
+        values = record["metrics"]
+        assert 0.0 <= values["attribute_control_accuracy"] <= 1.0
+        assert values["chamfer_tsne"] > 0 and np.isfinite(values["fid_fake"])
     model, _, _ = runs.load_trained_model(str(root / "run"))
     y, eps = tf.eye(10)[:2], tf.ones([2, 8])
     zs = tf.zeros([2, 2, 6])
