@@ -320,7 +320,8 @@ def test_afhq_reads_class_folders(tmp_path):
                 ext = "png" if (i + k) % 2 else "jpg"
                 Image.fromarray(pixels).save(tmp_path / split / name / f"{i}.{ext}")
     train = data.load_dataset("afhq", str(tmp_path), "train", resolution=16)
-    assert train.examples.shape == (6, 16, 16, 3) and train.info.label_names == ("cat", "dog", "wild")
+    assert train.examples.shape == (6, 16, 16, 3)
+    assert train.info.label_names == ("cat", "dog", "wild")
     np.testing.assert_array_equal(train.class_ids, [0, 0, 1, 1, 2, 2])
     np.testing.assert_array_equal(train.labels.argmax(1), train.class_ids)
     # The middle of each image keeps its class's grey level (JPEG within a few levels).

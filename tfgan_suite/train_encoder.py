@@ -36,7 +36,8 @@ def define_flags():
     flags.DEFINE_integer("encoder_steps", 10000, "SimCLR iterations (stage 1).")
     flags.DEFINE_integer("classifier_steps", 2000, "Linear-classifier iterations (stage 2).")
     flags.DEFINE_float("classifier_learning_rate", 1e-3, "Adam learning rate of the classifier.")
-    flags.DEFINE_float("weight_decay", None, "Encoder L2 weight decay (PyTorch Adam's). Paper 1e-4.")
+    flags.DEFINE_float("weight_decay", None, "Encoder L2 weight decay (PyTorch Adam's). "
+                       "Paper 1e-4.")
     flags.DEFINE_float("temperature", None, "NT-Xent temperature tau. Paper 0.5.")
     flags.DEFINE_integer("projection_dim", None, "Projection head output size. Paper 128.")
     flags.DEFINE_integer("clusters", 0, "k-means clusters on the encoder features (inner "
