@@ -371,3 +371,16 @@ def test_paper_encoder_is_resnet50_with_a_2048_2048_128_head():
     assert head == 2048 * 2048 + 2048 + 2048 * 128 + 128
     small = simclr.build_encoder((28, 28, 1), "small", width=8)
     assert small(tf.zeros([1, 28, 28, 1]))[0].shape == (1, 32)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(encoder_dir=""), "--encoder_dir is required"),
+    (dict(clusters=1), "--clusters"),
+    (dict(label_source="clusters"), "needs --clusters"),
+    (dict(width=0), "--encoder_width"),
+    (dict(temperature=0.0), "--temperature"),
+])
+def test_train_encoder_refuses_bad_settings_before_any_work(kwargs, message, tmp_path):
+    args = {"dataset": "mnist5k", "encoder_dir": str(tmp_path / "e"), **kwargs}
+    with pytest.raises(UserError, match=message):
+        train_encoder(**args)

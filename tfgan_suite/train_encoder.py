@@ -59,9 +59,15 @@ def train_encoder(dataset, encoder_dir, data_dir=None, dataset_options=None, bac
     if label_source == "clusters" and clusters < 2:
         raise UserError("--label_source=clusters needs --clusters=K with K >= 2")
     for name, value in (("encoder_steps", steps), ("classifier_steps", classifier_steps),
-                        ("batch_size", batch_size)):
+                        ("batch_size", batch_size), ("encoder_width", width),
+                        ("projection_dim", projection_dim)):
         if value <= 0:
             raise UserError(f"--{name} must be positive, got {value}")
+    if clusters < 0 or clusters == 1:
+        raise UserError(f"--clusters must be 0 (none) or at least 2, got {clusters}")
+    if not (temperature > 0 and learning_rate > 0 and weight_decay >= 0):
+        raise UserError("--temperature and --learning_rate must be positive and --weight_decay "
+                        ">= 0")
     import keras
     import numpy as np
     import tensorflow as tf
