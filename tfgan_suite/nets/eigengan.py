@@ -111,13 +111,19 @@ class EigenGenerator(keras.Model):
         self.y_fc = keras.layers.Dense(self.y_dim, name="y_fc")
         self.concat_fc = keras.layers.Dense(noise_dim, name="concat_fc")
         self.fc = keras.layers.Dense(self.start * self.start * width[0], name="fc")
-        self.blocks = [EigenBlock(self.start * 2 ** i, width[i], width[i + 1], n_basis,
-                                  name=f"block_{i}") for i in range(self.n_blocks)]
+        # One attribute per block: a checkpoint tracks attributes, not the layers of a list.
+        for i in range(self.n_blocks):
+            setattr(self, f"block_{i}", EigenBlock(self.start * 2 ** i, width[i], width[i + 1],
+                                                   n_basis, name=f"block_{i}"))
         self.out_conv = keras.layers.Conv2D(channels, 7, padding="same", name="out_conv")
         self.start_channels = width[0]
         # Build every weight now (EMA copies, checkpoints and the orthogonality term need them).
         self(tf.zeros([1, self.y_dim]), tf.zeros([1, self.eps_dim]),
              tf.zeros([1, self.n_blocks, self.n_basis]))
+
+    @property
+    def blocks(self) -> list:
+        return [getattr(self, f"block_{i}") for i in range(self.n_blocks)]
 
     @property
     def subspace_layers(self) -> list:
