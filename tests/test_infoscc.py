@@ -184,14 +184,19 @@ def test_resume_from_a_checkpoint_repeats_the_uninterrupted_run(mnist, tmp_path)
     """Two iterations, checkpoint, a fresh model restored, two more (the cadences, the noise
     stream, the EMA and both optimisers continue) == four iterations without a break."""
     root = mnist[0]
-    straight = _model(root, "--r1_every=3")
+
+    def model():
+        m = _model(root, "--r1_every=3")
+        m.ema_decay = 0.5     # (batch 4: 0.99986) large EMA moves, so a lost EMA would show
+        return m
+    straight = model()
     for i in range(4):
         straight.train_step(_batch(i))
-    first = _model(root, "--r1_every=3")
+    first = model()
     for i in range(2):
         first.train_step(_batch(i))
     runs.checkpoint_manager(first, str(tmp_path)).save()
-    resumed = _model(root, "--r1_every=3")
+    resumed = model()
     manager = runs.checkpoint_manager(resumed, str(tmp_path))
     runs.restore_latest(resumed, manager, require=True)
     for i in range(2, 4):
