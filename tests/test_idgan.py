@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 from absl import flags
 
-from tfgan_suite import config as config_lib, runs
+from tfgan_suite import config as config_lib, penalties, runs
 from tfgan_suite import train as train_module
 from tfgan_suite.errors import UserError
 from tfgan_suite.models import betavae as betavae_lib
@@ -98,7 +98,7 @@ def test_r1_matches_the_closed_form():
 
     def quadratic(images, training=True):   # D(x) = sum 0.5 a x^2, grad a x
         return tf.reduce_sum(0.5 * a * images * images, axis=[1, 2, 3])[:, None]
-    _, r1 = idgan_lib.r1_penalty(quadratic, x)
+    _, r1 = penalties.r1_penalty(quadratic, x, return_scores=True)
     expected = np.mean(np.sum((a * x.numpy()) ** 2, axis=(1, 2, 3)))   # no 1/2, as GAN_stability
     assert float(r1) == pytest.approx(expected, rel=1e-5)
 

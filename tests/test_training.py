@@ -209,6 +209,10 @@ def test_every_flagfile_resolves(name, monkeypatch):
     monkeypatch.chdir(root)  # flagfiles include each other by path from the repository root
     if name.startswith("idgan_"):
         pytest.skip("stage 2 needs its trained stage-1 run: tests/test_idgan.py resolves it")
+    if name.startswith("infoscc_"):   # its trained encoder is checked first (test_infoscc.py)
+        with pytest.raises(UserError, match="train_encoder"):
+            resolve(f"--flagfile=flags/{name}", "--data_dir=/data", "--encoder_dir=/nonexistent")
+        return
     config = resolve(f"--flagfile=flags/{name}", "--data_dir=/data")
     assert config.model in ("cwgan", "slogan", "betavae")
     if name.endswith("_original.flags"):

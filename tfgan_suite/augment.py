@@ -87,6 +87,13 @@ def rand_cutout(x, seed=None, ratio=CUTOUT_RATIO):
     return x * tf.cast(tf.logical_not(hole), x.dtype)[..., None]
 
 
+def _maybe_apply(function, x, seed, probability):
+    """function(x) with probability `probability` (one draw for the whole batch), else x."""
+    coin_seed, op_seed = randomness.split(seed, 2)
+    coin = randomness.uniform([], coin_seed)
+    return tf.cond(coin < probability, lambda: function(x, op_seed), lambda: tf.identity(x))
+
+
 AUGMENTATIONS = {
     "color": (rand_brightness, rand_saturation, rand_contrast),
     "translation": (rand_translation,),
@@ -104,16 +111,25 @@ def parse_policy(policy):
     return names
 
 
-def diff_augment(x, policy="color,translation,cutout", channels_first=False, seed=None):
+def diff_augment(x, policy="color,translation,cutout", channels_first=False, seed=None,
+                 probability=1.0):
     """DiffAugment(x, policy): the policy's augmentations in the order given, [B, H, W, C] in/out
-    ([B, C, H, W] with channels_first=True). An empty policy returns x unchanged."""
+    ([B, C, H, W] with channels_first=True). An empty policy returns x unchanged.
+
+    probability < 1 applies each elementary op (brightness, saturation, contrast, translation,
+    cutout) to the whole batch with that probability, one coin per op and call, as InfoSCC-GAN's
+    image_generation_augment (vkinakh/InfoSCC-GAN, p = 0.6). 1 (default) always applies all.
+    """
     functions = [f for name in parse_policy(policy) for f in AUGMENTATIONS[name]]
     if not functions:
         return x
     if channels_first:
         x = tf.transpose(x, [0, 2, 3, 1])
     for function, op_seed in zip(functions, randomness.split(seed, len(functions))):
-        x = function(x, op_seed)
+        if probability >= 1.0:
+            x = function(x, op_seed)
+        else:
+            x = _maybe_apply(function, x, op_seed, probability)
     if channels_first:
         x = tf.transpose(x, [0, 3, 1, 2])
     return x

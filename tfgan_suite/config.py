@@ -26,9 +26,10 @@ from tfgan_suite.models.slogan_defaults import DATASET_DEFAULTS as SLOGAN_DEFAUL
     as SLOGAN_PAPER_STEPS
 from tfgan_suite.models import idgan_defaults
 
-MODELS = ("cwgan", "slogan", "icgan", "betavae", "idgan")
+MODELS = ("cwgan", "slogan", "icgan", "betavae", "idgan", "infoscc")
 LOSSES_BY_MODEL = {"cwgan": ("wgan", "gan", "lsgan"), "slogan": ("wgan", "hinge"),
-                   "icgan": ("wgan", "gan")}
+                   "icgan": ("wgan", "gan"),
+                   "infoscc": ("hinge", "non_saturating", "lsgan", "lsgan_quartic")}
 # ID-GAN's two stages (Lee et al. 2020): the beta-VAE, then the GAN distilled from its encoder.
 DISENTANGLED_MODELS = ("betavae", "idgan")
 DISENTANGLED_LOSSES = {"betavae": "beta_vae", "idgan": "gan"}
@@ -37,7 +38,7 @@ LOSSES_BY_MODEL.update({model: (loss,) for model, loss in DISENTANGLED_LOSSES.it
 # them equal to tfgan_suite.data.DATASET_NAMES and tfgan_suite.augment.AUGMENTATIONS.
 DATASET_NAMES = ("mnist5k", "mnist", "mnist2", "fmnist", "fmnist5", "cifar10", "cifar2", "celeba",
                  "efigi", "gaussians8", "colormnist", "dsprites", "color_dsprites",
-                 "noisy_dsprites")
+                 "noisy_dsprites", "afhq")
 DIFFAUGMENT_NAMES = ("color", "translation", "cutout")
 PROBE_MIXUP_ITERATIONS = 5   # Algorithm 3 / App. D.3 of Hwang et al.; equals probe.MIXUP_ITERATIONS
 
@@ -67,6 +68,15 @@ ICGAN_ARCH_DEFAULTS = {
     "infogan": dict(loss="gan", penalty="none", learning_rate=1e-3, d_learning_rate=3e-3,
                     beta1=0.5, beta2=0.999),
 }
+# InfoSCC-GAN (Kinakh et al.; vkinakh/InfoSCC-GAN configs/*_generation*.yml): z_dim is the size
+# of eps; penalty_weight the R1 weight. CelebA: batch 128, classification every 4th step.
+INFOSCC_DEFAULTS = dict(batch_size=32, z_dim=512, loss="hinge", penalty="r1", penalty_weight=10.0,
+                        learning_rate=1e-4, beta1=0.5, beta2=0.99, steps=200_000, noise_dim=512,
+                        n_basis=6, base_channels=16, max_channels=512, discriminator="global",
+                        patch_layers=0, patch_channels=64, cls_reg_every=2, r1_every=16,
+                        orth_weight=100.0, diffaugment="color,translation,cutout",
+                        diffaugment_p=0.6, ema=True)
+INFOSCC_DATASET_DEFAULTS = {"celeba": dict(batch_size=128, cls_reg_every=4)}
 SLOGAN_PROBE_DEFAULTS = dict(probe_weight=1.0, probe_mixup=False,
                              probe_mixup_iterations=PROBE_MIXUP_ITERATIONS, probe_loss="per_probe")
 
@@ -205,8 +215,30 @@ class IDGANConfig(RunConfig):
     ema_decay: float
 
 
+@dataclasses.dataclass(frozen=True)
+class InfoSCCConfig(RunConfig):
+    """InfoSCC-GAN (Kinakh et al.) settings: EigenGAN G(y, eps, zs), frozen encoder/classifier."""
+
+    encoder_dir: str
+    beta1: float
+    beta2: float
+    noise_dim: int
+    n_basis: int
+    base_channels: int
+    max_channels: int
+    discriminator: str
+    patch_layers: int
+    patch_channels: int
+    cls_reg_every: int
+    r1_every: int
+    orth_weight: float
+    diffaugment: str
+    diffaugment_p: float
+    ema: bool
+
+
 CONFIG_CLASSES = {"cwgan": CWGANConfig, "slogan": SLOGANConfig, "icgan": ICGANConfig,
-                  "betavae": BetaVAEConfig, "idgan": IDGANConfig}
+                  "betavae": BetaVAEConfig, "idgan": IDGANConfig, "infoscc": InfoSCCConfig}
 
 # Settings a resumed run may change; everything else must equal config.json. cwgan's length
 # (steps / epochs) may grow or shrink; SLOGAN's steps set its schedules (see resume_changes).
@@ -219,6 +251,8 @@ CWGAN_RESUMABLE_CHANGES = RESUMABLE_CHANGES | {"steps", "epochs"}
 def gaussian_z_mean(config: RunConfig) -> Optional[float]:
     """Mean of the N(z_mean, 1) latent of a cwgan run; None for SLOGAN, whose z comes from its
     learnt Gaussian mixture prior (kept in the checkpoint)."""
+    if isinstance(config, InfoSCCConfig):
+        return 0.0   # InfoSCC-GAN: eps ~ N(0, I) (z_dim is its size)
     return config.z_mean if isinstance(config, CWGANConfig) else None
 
 
@@ -262,6 +296,8 @@ def resume_changes(recorded: RunConfig, requested: RunConfig) -> dict:
     changed = {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
                if old.get(k) != new.get(k)}
     allowed = CWGAN_RESUMABLE_CHANGES if isinstance(recorded, CWGANConfig) else RESUMABLE_CHANGES
+    if isinstance(recorded, InfoSCCConfig):   # no schedule depends on the run's length
+        allowed = RESUMABLE_CHANGES | {"steps"}
     refused = {k: v for k, v in changed.items() if k not in allowed}
     if refused:
         details = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in refused.items())
@@ -282,8 +318,9 @@ def define_flags():
     if "model" in FLAGS:
         return
     flags.DEFINE_enum("model", "cwgan", MODELS, "Model: cwgan (Fabbri cWGAN-GP), slogan, icgan "
-                      "(Wang et al. Information Compensation GAN; --dataset=colormnist), or "
-                      "ID-GAN's two stages: betavae, then idgan.")
+                      "(Wang et al. Information Compensation GAN; --dataset=colormnist), "
+                      "ID-GAN's two stages: betavae, then idgan, or infoscc (InfoSCC-GAN; train "
+                      "its encoder first with tfgan_suite.train_encoder).")
     flags.DEFINE_string("dataset", "mnist5k",
                         "Dataset, one of: " + ", ".join(DATASET_NAMES) +
                         ". mnist5k is the real MNIST subset shipped with the install (offline).")
@@ -465,6 +502,27 @@ def define_flags():
                        "Paper: 1e-4 (dSprites), 1e-3 (CelebA).")
     flags.DEFINE_float("ema_decay", None, "idgan: decay of the generator's moving average, used "
                        "for samples, evaluation and export, in [0, 1). Paper: 0.999.")
+    # InfoSCC-GAN (Kinakh et al.; vkinakh/InfoSCC-GAN).
+    flags.DEFINE_string("encoder_dir", None, "infoscc: the SimCLR encoder and attribute classifier "
+                        "written by `python -m tfgan_suite.train_encoder` (required).")
+    flags.DEFINE_integer("noise_dim", None, "infoscc: size of the [y, eps] mixing layer. Original 512.")
+    flags.DEFINE_integer("n_basis", None, "infoscc: EigenGAN eigen-dimensions per layer. Original 6.")
+    flags.DEFINE_integer("base_channels", None, "infoscc: channels of G's last block and D's "
+                         "first layer (doubled per resolution halving). Original 16.")
+    flags.DEFINE_integer("max_channels", None, "infoscc: channel cap of G and D. Original 512.")
+    flags.DEFINE_enum("discriminator", None, ["global", "patch"], "infoscc: global image "
+                      "discriminator (original 'oneclass', default) or PatchGAN (AFHQ best).")
+    flags.DEFINE_integer("patch_layers", None, "infoscc: stride-2 layers of the PatchGAN; 0 (default) "
+                         "as many as G has blocks (6 at 256 pixels, the original AFHQ setting).")
+    flags.DEFINE_integer("patch_channels", None, "infoscc: PatchGAN ndf. Original 64.")
+    flags.DEFINE_integer("cls_reg_every", None, "infoscc: a classification-regularisation step "
+                         "every N iterations. Original 2 (AFHQ), 4 (CelebA).")
+    flags.DEFINE_integer("r1_every", None, "infoscc: lazy R1 every N iterations. Original 16.")
+    flags.DEFINE_float("orth_weight", None, "infoscc: weight of mean((U U^T - I)^2). Original 100.")
+    flags.DEFINE_float("diffaugment_p", None, "infoscc: probability of each DiffAugment op. "
+                       "Original 0.6.")
+    flags.DEFINE_boolean("ema", None, "infoscc: keep an EMA of G (decay 0.5^(B/10k)) and sample "
+                         "and export it. Default on, as the original.")
     # Dataset options (see tfgan_suite/data for each dataset's details).
     flags.DEFINE_list("attributes", None, "CelebA attributes to condition on. Paper: Bald, Bangs, "
                       "Black_Hair, Blond_Hair, Eyeglasses, Heavy_Makeup, Male, Pale_Skin, Smiling.")
@@ -506,6 +564,8 @@ FLOAT_RANGES = {
     "beta": (0.0, False, math.inf, False),
     "w_info": (0.0, True, math.inf, False),
     "ema_decay": (0.0, True, 1.0, False),
+    "orth_weight": (0.0, True, math.inf, False),
+    "diffaugment_p": (0.0, True, 1.0, True),
 }
 POSITIVE_INTEGERS = ("steps", "batch_size", "z_dim", "n_critic", "generator_updates",
                      "steps_per_execution", "log_every", "sample_every", "checkpoint_every",
@@ -643,6 +703,8 @@ def resolve(f=FLAGS) -> RunConfig:
     honour_cadences(common)
     from tfgan_suite import data   # imports TensorFlow: only once the cheap checks passed
     info = data.describe(f.dataset, **common["dataset_options"])  # rejects unknown or bad options
+    if f.model != "infoscc":
+        _refuse_other_model(f, INFOSCC_ONLY, "infoscc")
     if f.model in DISENTANGLED_MODELS:
         return _resolve_disentangled(f, common, info)
     _refuse_other_model(f, (*BETAVAE_FLAGS, *IDGAN_FLAGS), "betavae or idgan")
@@ -650,12 +712,16 @@ def resolve(f=FLAGS) -> RunConfig:
         return _resolve_cwgan(f, common, info.label_kind)
     if f.model == "icgan":
         return _resolve_icgan(f, common)
+    if f.model == "infoscc":
+        return _resolve_infoscc(f, common, info)
     return _resolve_slogan(f, common)
 
 
 def _default_loss(f) -> str:
     if f.model in DISENTANGLED_LOSSES:
         return DISENTANGLED_LOSSES[f.model]
+    if f.model == "infoscc":
+        return INFOSCC_DEFAULTS["loss"]
     if f.model == "icgan":
         return ICGAN_ARCH_DEFAULTS[f.icgan_arch or "icgan"]["loss"]
     return (CWGAN_DEFAULTS if f.model == "cwgan" else SLOGAN_DEFAULTS[f.dataset])["loss"]
@@ -673,6 +739,56 @@ def _refuse_other_model(f, names, owner):
         raise UserError(f"--{given[0]} is a {owner} setting; it needs --model={owner}"
                         + (" (SLOGAN trains with one critic update per iteration, Algorithm 1)"
                            if given[0] == "n_critic" else ""))
+
+
+INFOSCC_ONLY = ("encoder_dir", "noise_dim", "n_basis", "base_channels", "max_channels",
+                "discriminator", "patch_layers", "patch_channels", "cls_reg_every", "r1_every",
+                "orth_weight", "diffaugment_p", "ema")
+
+
+def _resolve_infoscc(f, common, info) -> InfoSCCConfig:
+    """InfoSCC-GAN: the original's settings, the encoder directory checked before any work."""
+    _refuse_other_model(f, (*SLOGAN_FLAGS, *PROBE_FLAGS), "slogan")
+    cwgan_only = [n for n in CWGAN_ONLY if n not in ("beta1", "beta2", "diffaugment")]
+    _refuse_other_model(f, cwgan_only, "cwgan")
+    _refuse_other_model(f, ICGAN_ONLY, "icgan")
+    if f.penalty not in (None, "none"):
+        raise UserError(f"--penalty={f.penalty} is not used by infoscc: it regularises D with "
+                        f"lazy R1 (--penalty_weight, --r1_every); --penalty=none turns R1 off")
+    if not info.is_image:
+        raise UserError(f"--model=infoscc needs an image dataset; --dataset={f.dataset} is not")
+    defaults = {**INFOSCC_DEFAULTS, **INFOSCC_DATASET_DEFAULTS.get(f.dataset, {})}
+    values = dict(common)
+    for key, default in defaults.items():
+        if key not in ("loss", "penalty"):
+            values[key] = _or(getattr(f, key), default)
+    values["penalty"] = "none" if f.penalty == "none" else "r1"
+    for name in ("noise_dim", "n_basis", "base_channels", "max_channels", "patch_channels",
+                 "cls_reg_every", "r1_every"):
+        if values[name] <= 0:
+            raise UserError(f"--{name} must be positive, got {values[name]}")
+    if values["patch_layers"] < 0:
+        raise UserError(f"--patch_layers must be >= 0, got {values['patch_layers']}")
+    unknown = [p.strip() for p in values["diffaugment"].split(",")
+               if p.strip() and p.strip() not in DIFFAUGMENT_NAMES]
+    if unknown:
+        raise UserError(f"--diffaugment: unknown DiffAugment policy {', '.join(unknown)}; "
+                        f"choose from " + ", ".join(DIFFAUGMENT_NAMES))
+    side = info.example_shape[0]
+    if side % 2 or side < 8 or info.example_shape[0] != info.example_shape[1]:
+        raise UserError(f"--model=infoscc needs square images with an even side of at least 8 "
+                        f"(EigenGAN doubles from a 4-7 pixel start); --dataset={f.dataset} has "
+                        f"{info.example_shape}")
+    if not f.encoder_dir:
+        raise UserError("--model=infoscc needs --encoder_dir: train the encoder and classifier "
+                        f"first with python -m tfgan_suite.train_encoder --dataset={f.dataset} "
+                        "--encoder_dir=DIR")
+    from tfgan_suite import encoder_store
+    values["encoder_dir"] = os.path.abspath(f.encoder_dir)
+    meta = encoder_store.read_meta(values["encoder_dir"])
+    encoder_store.check_matches(meta, values["encoder_dir"], info.example_shape,
+                                info.label_names, info.label_kind)
+    return InfoSCCConfig(**values)
 
 
 def _resolve_cwgan(f, common, label_kind) -> CWGANConfig:

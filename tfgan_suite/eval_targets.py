@@ -100,6 +100,37 @@ class CWGANTarget:
         return np.asarray(self._generate_zy(self._z(n), y))
 
 
+class InfoSCCTarget(CWGANTarget):
+    """InfoSCC-GAN's G(y, eps) (zs drawn inside), with its frozen encoder and classifier:
+    encode(x) -> features h, classify(x) -> attribute logits, for x in [-1, 1]."""
+
+    def __init__(self, info, step, generate_zy, label_pool, seed, encode, classify,
+                 label_kind, y_dim):
+        super().__init__(info, step, generate_zy, label_pool, seed)
+        self._encode, self._classify = encode, classify
+        self.label_kind, self.y_dim = label_kind, y_dim
+
+    def generate(self, n: int) -> np.ndarray:
+        """Classes uniformly (the original's label sampler), attribute vectors from the data."""
+        if self.label_kind == "onehot":
+            return self.generate_y(np.eye(self.y_dim, dtype=np.float32)[
+                self._rng.integers(self.y_dim, size=n)])
+        return super().generate(n)
+
+    def generate_y(self, y) -> np.ndarray:
+        y = np.asarray(y, np.float32)
+        return np.asarray(self._generate_zy(self._z(len(y)), y))
+
+    def generate_for(self, c: int, n: int) -> np.ndarray:
+        return self.generate_y(np.eye(self.y_dim, dtype=np.float32)[np.full(n, c)])
+
+    def encode(self, x) -> np.ndarray:
+        return np.asarray(self._encode(np.asarray(x, np.float32)))
+
+    def classify(self, x) -> np.ndarray:
+        return np.asarray(self._classify(np.asarray(x, np.float32)))
+
+
 class SLOGANTarget:
     """An unsupervised conditional generator with a learned Gaussian-mixture prior (SLOGAN).
 
@@ -197,6 +228,17 @@ def model_target(info: TargetInfo, model, label_pool: np.ndarray, seed: int):
     if info.model in ("betavae", "idgan"):
         from tfgan_suite import disentangled_targets
         return disentangled_targets.model_target(info, model, seed)
+    if info.model == "infoscc":
+        rng = np.random.default_rng(seed)
+        g = model.generator
+
+        def generate(eps, y):
+            zs = rng.normal(size=(len(y), g.n_blocks, g.n_basis)).astype(np.float32)
+            return model.generate(tf.constant(y), tf.constant(eps), tf.constant(zs)).numpy()
+        return InfoSCCTarget(info, step, generate, label_pool, seed,
+                             lambda x: model.encoder(tf.constant(x), training=False)[0].numpy(),
+                             lambda x: model.classify(tf.constant(x)).numpy(),
+                             model.label_kind, model.y_dim)
     if info.model == "cwgan":
         return CWGANTarget(info, step, lambda z, y: model.generate(z, y).numpy(), label_pool, seed)
     return SLOGANTarget(
@@ -225,7 +267,8 @@ def load_target(info: TargetInfo, label_pool: np.ndarray, seed: int):
     if info.model in ("betavae", "idgan"):
         from tfgan_suite import disentangled_targets
         return disentangled_targets.saved_model_target(info, loaded, meta, seed)
-    needed = {"cwgan": ("serving_default",), "icgan": ("generate_digit_hue",)}.get(
+    needed = {"cwgan": ("serving_default",), "icgan": ("generate_digit_hue",),
+              "infoscc": ("serving_default", "classify")}.get(
         info.model, ("generate_component", "cluster_probabilities"))
     missing = [name for name in needed if name not in loaded.signatures]
     if missing:
@@ -238,6 +281,18 @@ def load_target(info: TargetInfo, label_pool: np.ndarray, seed: int):
             lambda d, h, n: loaded.signatures["generate_digit_hue"](
                 digit=tf.constant(d), hue=tf.constant(h), noise=tf.constant(n))["images"].numpy(),
             meta["noise_dim"], meta["num_hues"], seed)
+    if info.model == "infoscc":
+        if "encode" not in loaded.signatures:
+            raise UserError(f"{info.path} lacks the 'encode' signature that chamfer_tsne needs: "
+                            "export it again with `python -m tfgan_suite.export`")
+        return InfoSCCTarget(
+            info, step,
+            lambda z, y: loaded.signatures["serving_default"](
+                y=tf.constant(y), eps=tf.constant(z))["images"].numpy(),
+            label_pool, seed,
+            lambda x: loaded.signatures["encode"](images=tf.constant(x))["features"].numpy(),
+            lambda x: loaded.signatures["classify"](images=tf.constant(x))["logits"].numpy(),
+            meta["label_kind"], int(meta["condition_dim"]))
     if info.model == "cwgan":
         return CWGANTarget(
             info, step,

@@ -71,6 +71,7 @@ from tfgan_suite.errors import UserError  # noqa: E402
 from tfgan_suite.metrics import definitions, registry  # noqa: E402
 from tfgan_suite.metrics import icgan_metrics  # noqa: E402,F401 (registers ICGAN's metrics)
 from tfgan_suite.metrics import disentanglement_metrics  # noqa: E402,F401 (registers mig, fvm)
+from tfgan_suite.metrics import infoscc_metrics  # noqa: E402,F401 (registers)
 from tfgan_suite.metrics.frechet import GaussianStats, StreamingStats  # noqa: E402
 from tfgan_suite.metrics.inception import DEFAULT_RESIZE, RESIZE_MODES  # noqa: E402
 

@@ -75,6 +75,25 @@ def lipschitz_penalty(critic, real, fake, seed=None):
     return tf.reduce_mean(tf.square(tf.nn.relu(norms - 1.0)))
 
 
+def r1_penalty(critic, real, return_scores=False):
+    """R1 (Mescheder et al. 2018, Eq. 9 without the 1/2): E_b[ sum ||grad_x D(x)||^2 ] on real
+    images, as InfoSCC-GAN's r1_loss and GAN_stability's compute_grad2 (ID-GAN); the caller
+    multiplies by its weight (10 in both).
+
+    `critic` maps the real batch to scores (any augmentation inside it is differentiated
+    through, as the original differentiates D(augment(x)) w.r.t. x). return_scores: also the
+    scores of that pass, (scores, penalty), for a loss on the same forward pass."""
+    real = tf.convert_to_tensor(real)
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        scores = critic(real)
+        total = tf.reduce_sum(scores)   # the sum makes each example's gradient its own
+    grads = tape.gradient(total, real)
+    penalty = tf.reduce_mean(tf.reduce_sum(tf.square(tf.reshape(grads, [tf.shape(grads)[0], -1])),
+                                           axis=1))
+    return (scores, penalty) if return_scores else penalty
+
+
 def _per_example_norms(x):
     """||x_n||_2 over all non-batch axes, [N] (the original's stable_norm, no epsilon)."""
     return tf.norm(tf.reshape(x, [tf.shape(x)[0], -1]), axis=1)

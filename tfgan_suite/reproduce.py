@@ -12,6 +12,8 @@ Experiments (tfgan_suite/experiments.py has their settings and the papers' value
   cwgan_mnist  Fabbri cWGAN-GP on MNIST with the paper's settings: class control
   icgan_colormnist  ICGAN on ColorMNIST (Tables 1-3); variants icgan, no_ic, infogan (default)
                and their quarter-width *_quarter twins for CPU-only machines
+  infoscc_mnist  InfoSCC-GAN on MNIST (digits as the attribute): SimCLR encoder and classifier
+               first, then attribute-control accuracy and Frechet-distance curves
 
 Without --steps or --budget_minutes each run trains the paper's full schedule (100,000 SLOGAN
 iterations; 100 cWGAN epochs). --steps=N stops at iteration N of that schedule (SLOGAN's decays
@@ -171,11 +173,34 @@ def train_command(opts: Options, variant: str, seed: int) -> list:
                f"--steps_per_execution={per_call}"]
     if opts.data_dir:
         command.append(f"--data_dir={opts.data_dir}")
+    if exp.encoder_flags:
+        command.append(f"--encoder_dir={encoder_dir(opts)}")
     if opts.steps:
         command.append(f"--stop_at={opts.steps}")
     if opts.budget_minutes:
         command.append(f"--max_minutes={opts.budget_minutes}")
     return command
+
+
+def encoder_dir(opts: Options) -> str:
+    return os.path.join(opts.runs_dir, "encoders", opts.experiment.name)
+
+
+def ensure_encoder(opts: Options) -> None:
+    """InfoSCC-GAN's stages 1-2, once per experiment (skipped when the directory exists:
+    encoder_store writes it atomically)."""
+    exp = opts.experiment
+    if not exp.encoder_flags or os.path.isfile(os.path.join(encoder_dir(opts), "encoder.json")):
+        return
+    command = [sys.executable, "-m", "tfgan_suite.train_encoder", *exp.encoder_flags,
+               f"--encoder_dir={encoder_dir(opts)}"]
+    if opts.data_dir:
+        command.append(f"--data_dir={opts.data_dir}")
+    print(f"\n== encoder for {exp.name}\n$ {shlex.join(command)}", flush=True)
+    code = subprocess.call(command)
+    if code != 0:
+        raise UserError(f"training the encoder {encoder_dir(opts)} failed (exit status {code}); "
+                        "its output is above")
 
 
 def train_run(opts: Options, variant: str, seed: int) -> None:
@@ -294,6 +319,7 @@ def checkpoint_step(path: str) -> int:
 def reproduce(opts: Options) -> Optional[str]:
     """Run the stages; returns the report's path when one was written."""
     if opts.stage in ("all", "train"):
+        ensure_encoder(opts)
         for variant, seed, _ in opts.runs():
             train_run(opts, variant, seed)
     if opts.stage in ("all", "evaluate"):

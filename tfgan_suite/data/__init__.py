@@ -16,7 +16,7 @@ import dataclasses
 from typing import Optional
 
 from tfgan_suite.data import celeba, cifar, efigi, embedded, fashion_mnist, mnist, synthetic
-from tfgan_suite.data import colormnist, dsprites
+from tfgan_suite.data import afhq, colormnist, dsprites
 from tfgan_suite.data.base import ArraySource, DatasetInfo, batch_pipeline  # noqa: F401 (API)
 from tfgan_suite.errors import UserError
 
@@ -55,6 +55,7 @@ _REGISTRY = {
     "color_dsprites": _Dataset(dsprites, {}, True, "dSprites with a colour per sprite (8 levels "
                                "per channel)"),
     "noisy_dsprites": _Dataset(dsprites, {}, True, "dSprites, white sprite on uniform noise"),
+    "afhq": _Dataset(afhq, {}, True, "AFHQ cat/dog/wild class folders (train/, val/), 64x64"),
 }
 DATASET_NAMES = tuple(_REGISTRY)
 

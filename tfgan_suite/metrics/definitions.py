@@ -137,7 +137,7 @@ def _register_clustering(name):
 nmi, ari, purity = (_register_clustering(n) for n in ("nmi", "ari", "purity"))
 
 
-@metric("attribute_accuracy", models=("cwgan",), classes=True, onehot=True,
+@metric("attribute_accuracy", models=("cwgan", "infoscc"), classes=True, onehot=True,
         extractor="classifier", logits=True,
         summary="the domain classifier's accuracy on images generated for each class")
 def attribute_accuracy(inputs):

@@ -22,7 +22,7 @@ EXTRACTORS = ("inception", "classifier", "features", "")   # "features": the --f
 class MetricSpec:
     name: str
     compute: Callable            # inputs -> (values dict, details dict)
-    models: tuple = ("cwgan", "slogan", "betavae", "idgan")
+    models: tuple = ("cwgan", "slogan", "betavae", "idgan", "infoscc")
     images: bool = True          # needs image data (not 2-D points)
     points: bool = False         # needs point data (mixtures of Gaussians), not images
     classes: bool = False        # needs ground-truth classes of the real split

@@ -27,6 +27,9 @@ def build_model(config, info: DatasetInfo):
     if config.model in ("betavae", "idgan"):
         from tfgan_suite.models import idgan
         return idgan.build(config, info)
+    if config.model == "infoscc":
+        from tfgan_suite.models import infoscc
+        return infoscc.build(config, info)
     raise ValueError(f"unknown model {config.model!r}")
 
 

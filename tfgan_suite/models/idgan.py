@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_suite import randomness, replicas
+from tfgan_suite import penalties, randomness, replicas
 from tfgan_suite.models import betavae as betavae_lib
 from tfgan_suite.models.base import LossTrackers
 
@@ -36,17 +36,6 @@ LOGGED = ("d_loss", "r1", "d_real", "d_fake", "g_loss", "id_loss")
 def _bce(logits, target):
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
         labels=tf.fill(tf.shape(logits), target), logits=logits))
-
-
-def r1_penalty(discriminator, real):
-    """mean_b ||grad_x D(x)||^2 on real data (Mescheder et al. 2018, Eq. 9 without the 1/2,
-    as GAN_stability's compute_grad2)."""
-    with tf.GradientTape() as tape:
-        tape.watch(real)
-        scores = discriminator(real, training=True)
-        total = tf.reduce_sum(scores)   # each example's gradient is its own
-    grads = tape.gradient(total, real)
-    return scores, tf.reduce_mean(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]))
 
 
 class IDGAN(keras.Model):
@@ -111,7 +100,8 @@ class IDGAN(keras.Model):
 
         fake = self.generator(tf.concat([self.sample_s(n), c], 1), training=True)
         with tf.GradientTape() as tape:
-            d_real, r1 = r1_penalty(self.discriminator, x)
+            d_real, r1 = penalties.r1_penalty(lambda v: self.discriminator(v, training=True), x,
+                                              return_scores=True)
             d_fake = self.discriminator(fake, training=True)
             d_loss = _bce(d_real, 1.0) + _bce(d_fake, 0.0) + self.r1_weight * r1
             replica_d_loss = d_loss * replicas.loss_scale()   # optimizers sum over replicas
