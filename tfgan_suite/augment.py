@@ -90,7 +90,7 @@ def rand_cutout(x, seed=None, ratio=CUTOUT_RATIO):
 def _maybe_apply(function, x, seed, probability):
     """function(x) with probability `probability` (one draw for the whole batch), else x."""
     coin_seed, op_seed = randomness.split(seed, 2)
-    coin = randomness.uniform([], coin_seed)
+    coin = randomness.uniform([], coin_seed, per_example=False)   # the same on every replica
     return tf.cond(coin < probability, lambda: function(x, op_seed), lambda: tf.identity(x))
 
 
