@@ -707,7 +707,9 @@ def resolve(f=FLAGS) -> RunConfig:
         _refuse_other_model(f, INFOSCC_ONLY, "infoscc")
     if f.model in DISENTANGLED_MODELS:
         return _resolve_disentangled(f, common, info)
-    _refuse_other_model(f, (*BETAVAE_FLAGS, *IDGAN_FLAGS), "betavae or idgan")
+    # d_learning_rate is also icgan's; the other models refuse it with the icgan flags.
+    _refuse_other_model(f, [n for n in (*BETAVAE_FLAGS, *IDGAN_FLAGS) if n != "d_learning_rate"],
+                        "betavae or idgan")
     if f.model == "cwgan":
         return _resolve_cwgan(f, common, info.label_kind)
     if f.model == "icgan":
