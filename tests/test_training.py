@@ -213,6 +213,10 @@ def test_every_flagfile_resolves(name, monkeypatch):
         with pytest.raises(UserError, match="train_encoder"):
             resolve(f"--flagfile=flags/{name}", "--data_dir=/data", "--encoder_dir=/nonexistent")
         return
+    if name.startswith("icgan_"):   # the learning-rate drop is in epochs: it reads the split
+        config = resolve(f"--flagfile=flags/{name}", "--mnist_source=mnist5k")
+        assert (config.model, config.learning_rate, config.d_learning_rate) == ("icgan", 5e-2, 8e-2)
+        return
     config = resolve(f"--flagfile=flags/{name}", "--data_dir=/data")
     assert config.model in ("cwgan", "slogan", "betavae")
     if name.endswith("_original.flags"):
