@@ -93,3 +93,23 @@ class LossTrackers:
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+class SuiteModel(keras.Model):
+    """The state every model of the suite keeps beside its networks: the checkpointed random
+    stream `noise_seed` (every draw of a train step is seeded from it, so resumes are exact), the
+    iteration counter `step`, and the per-iteration loss trackers Keras reports."""
+
+    def _init_state(self, seed: int, logged, minimum=()):
+        """Call in __init__ after keras.Model.__init__."""
+        self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.loss_trackers = LossTrackers(logged, minimum=minimum)
+
+    @property
+    def metrics(self):
+        return self.loss_trackers.metrics
+
+    def _seed(self):
+        """A fresh stateless seed [2] int32 from the checkpointed stream."""
+        return tf.cast(self.noise_seed.next(), tf.int32)

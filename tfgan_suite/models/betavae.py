@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from tfgan_suite import randomness, replicas
-from tfgan_suite.models.base import LossTrackers
+from tfgan_suite.models.base import SuiteModel
 
 LOGGED = ("loss", "recon_loss", "kld")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -76,7 +75,7 @@ def anchor_images(source, seed, count=1):
     return to_model_units(np.asarray(source.examples[index]))
 
 
-class BetaVAE(keras.Model):
+class BetaVAE(SuiteModel):
     """Encoder q(c|x) = N(mu, diag exp(logvar)), decoder p(x|c) (Bernoulli or Gaussian)."""
 
     def __init__(self, encoder, decoder, beta=8.0, likelihood="bernoulli", seed=0, **kwargs):
@@ -87,18 +86,12 @@ class BetaVAE(keras.Model):
         self.c_dim = int(decoder.inputs[0].shape[-1])
         self.beta = float(beta)
         self.likelihood = likelihood
-        self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.kl_dims = tf.Variable(tf.zeros([self.c_dim]), trainable=False, name="kl_per_dim")
-        self.loss_trackers = LossTrackers(LOGGED)
+        self._init_state(seed, LOGGED)
 
     def compile(self, optimizer, **kwargs):
         super().compile(**kwargs)
         self.vae_optimizer = optimizer
-
-    @property
-    def metrics(self):
-        return self.loss_trackers.metrics
 
     @property
     def batches_per_step(self) -> int:
@@ -119,7 +112,7 @@ class BetaVAE(keras.Model):
         x, _ = data
         x01 = to_unit_range(x)
         eps = randomness.normal((tf.shape(x)[0], self.c_dim),
-                                tf.cast(self.noise_seed.next(), tf.int32))
+                                self._seed())
         variables = self.encoder.trainable_variables + self.decoder.trainable_variables
         with tf.GradientTape() as tape:
             mu, logvar = self.encoder(x01, training=True)

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_suite import augment, conditions, losses, penalties, randomness, replicas
-from tfgan_suite.models.base import LossTrackers
+from tfgan_suite.models.base import SuiteModel
 
 LOGGED = ("d_loss", "gradient_penalty", "d_real", "d_fake", "wasserstein", "g_loss")
 AUX_LOGGED = ("aux_real_loss", "aux_fake_loss")
@@ -39,7 +39,7 @@ def _sigmoid_cross_entropy(labels, logits):
 AUX_LOSSES = {"onehot": _softmax_cross_entropy, "binary": _sigmoid_cross_entropy}
 
 
-class CWGAN(keras.Model):
+class CWGAN(SuiteModel):
     """Conditional GAN G(z, y), D(x, y) trained with a selectable adversarial loss.
 
     Args:
@@ -92,7 +92,6 @@ class CWGAN(keras.Model):
         self.batch_stats_at_inference = bool(batch_stats_at_inference)
         augment.parse_policy(diffaugment)  # unknown policies fail here, not mid-training
         self.diffaugment = diffaugment
-        self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
         self.aux_classifier_weight = float(aux_classifier_weight)
         if aux_label_kind not in AUX_LOSSES:
             raise ValueError(f"aux_label_kind must be one of {sorted(AUX_LOSSES)}")
@@ -101,8 +100,7 @@ class CWGAN(keras.Model):
         if bool(self.aux_classifier_weight) != has_head:
             raise ValueError("aux_classifier_weight > 0 needs a critic with an auxiliary head "
                              "(build_critic(aux_outputs=...)) and a head needs a weight > 0")
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.loss_trackers = LossTrackers(LOGGED + (AUX_LOGGED if has_head else ()))
+        self._init_state(seed, LOGGED + (AUX_LOGGED if has_head else ()))
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         super().compile(**kwargs)
@@ -110,17 +108,9 @@ class CWGAN(keras.Model):
         self.g_optimizer = g_optimizer
 
     @property
-    def metrics(self):
-        return self.loss_trackers.metrics
-
-    @property
     def batches_per_step(self) -> int:
         """Real batches one train_step consumes: n_critic for the critic, one for G's labels."""
         return self.n_critic + 1
-
-    def _seed(self):
-        """A fresh stateless seed [2] from the checkpointed stream."""
-        return tf.cast(self.noise_seed.next(), tf.int32)
 
     def sample_z(self, n):
         return randomness.normal((n, self.z_dim), self._seed(), mean=self.z_mean)

@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_suite import losses, penalties, randomness, replicas
-from tfgan_suite.models.base import LossTrackers
+from tfgan_suite.models.base import SuiteModel
 from tfgan_suite.nets import icgan_nets
 
 NUM_DIGITS, COLOR_DIM, CODE_DIM = icgan_nets.NUM_DIGITS, icgan_nets.COLOR_DIM, icgan_nets.CODE_DIM
@@ -51,7 +51,7 @@ def compose_latent(digits, hues, noise):
                       tf.cast(noise, tf.float32)], axis=1)
 
 
-class ICGAN(keras.Model):
+class ICGAN(SuiteModel):
     """Unsupervised conditional GAN with categorical and continuous codes (InfoGAN-style).
 
     Args:
@@ -85,17 +85,11 @@ class ICGAN(keras.Model):
             float(d_learning_rate)
         self.lr_drop_every, self.lr_drop_factor = int(lr_drop_every), float(lr_drop_factor)
         self.num_hues = int(num_hues)
-        self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.loss_trackers = LossTrackers(LOGGED)
+        self._init_state(seed, LOGGED)
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         super().compile(**kwargs)
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-
-    @property
-    def metrics(self):
-        return self.loss_trackers.metrics
 
     @property
     def batches_per_step(self) -> int:
@@ -103,9 +97,6 @@ class ICGAN(keras.Model):
         return self.n_critic
 
     # ---- latents ----
-
-    def _seed(self):
-        return tf.cast(self.noise_seed.next(), tf.int32)
 
     def sample_latent(self, n):
         """(z [n, z_dim], digit ids [n], colour codes [n, 3]) from the paper's prior."""

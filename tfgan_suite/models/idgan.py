@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from tfgan_suite import penalties, randomness, replicas
 from tfgan_suite.models import betavae as betavae_lib
-from tfgan_suite.models.base import LossTrackers
+from tfgan_suite.models.base import SuiteModel
 
 LOGGED = ("d_loss", "r1", "d_real", "d_fake", "g_loss", "id_loss")
 
@@ -38,7 +38,7 @@ def _bce(logits, target):
         labels=tf.fill(tf.shape(logits), target), logits=logits))
 
 
-class IDGAN(keras.Model):
+class IDGAN(SuiteModel):
     """G(concat(s, c)) -> images, D(x) -> logits, frozen encoder (beta-VAE) x -> (mu, logvar)."""
 
     def __init__(self, generator, discriminator, encoder, s_dim, w_info=1e-4, r1_weight=10.0,
@@ -55,24 +55,15 @@ class IDGAN(keras.Model):
             raise ValueError("the generator must take s_dim + c_dim inputs")
         self.w_info, self.r1_weight = float(w_info), float(r1_weight)
         self.ema_decay = float(ema_decay)
-        self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.loss_trackers = LossTrackers(LOGGED)
+        self._init_state(seed, LOGGED)
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         super().compile(**kwargs)
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
 
     @property
-    def metrics(self):
-        return self.loss_trackers.metrics
-
-    @property
     def batches_per_step(self) -> int:
         return 1
-
-    def _seed(self):
-        return tf.cast(self.noise_seed.next(), tf.int32)
 
     def sample_s(self, n):
         return randomness.normal((n, self.s_dim), self._seed())

@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from tfgan_suite import augment, infoscc_losses, penalties, simclr
 from tfgan_suite.data.base import DatasetInfo
-from tfgan_suite.models.base import LossTrackers
+from tfgan_suite.models.base import SuiteModel
 from tfgan_suite.nets import eigengan
 
 LOGGED = ("d_loss", "d_real", "d_fake", "g_loss", "g_adv", "orth")
@@ -56,7 +56,7 @@ class LastValue(keras.metrics.Metric):
         pass
 
 
-class InfoSCCGAN(keras.Model):
+class InfoSCCGAN(SuiteModel):
     """Args:
       generator / generator_ema: nets.eigengan.EigenGenerator (the EMA copy samples/exports).
       discriminator: D(x) -> scores [B, 1] or a patch map.
@@ -78,9 +78,7 @@ class InfoSCCGAN(keras.Model):
         self.policy, self.diffaugment_p = diffaugment, float(diffaugment_p)
         self.ema_decay = ema_decay
         self.centres = None if centres is None else tf.constant(centres, tf.float32)
-        self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.loss_trackers = LossTrackers(LOGGED)
+        self._init_state(seed, LOGGED)
         self.lazy_trackers = {name: LastValue(name=name) for name in LAZY}
 
     @property
@@ -99,9 +97,6 @@ class InfoSCCGAN(keras.Model):
         g_optimizer.build(self.generator.trainable_variables)
 
     # ---- sampling ----
-
-    def _seed(self):
-        return tf.cast(self.noise_seed.next(), tf.int32)
 
     @property
     def y_dim(self):

@@ -31,7 +31,7 @@ import tensorflow as tf
 from tfgan_suite import (augment, contrastive, losses, penalties, plots, priors, probe, randomness,
                          replicas)
 from tfgan_suite.data.base import DatasetInfo
-from tfgan_suite.models.base import LossTrackers
+from tfgan_suite.models.base import SuiteModel
 from tfgan_suite.models.slogan_defaults import DATASET_DEFAULTS
 from tfgan_suite.nets import slogan_nets
 
@@ -39,7 +39,7 @@ LOGGED = ("d_loss", "penalty", "d_real", "d_fake", "g_loss", "u2c_loss", "simclr
           "u2c_schedule", "prior_valid")
 
 
-class SLOGAN(keras.Model):
+class SLOGAN(SuiteModel):
     """Unsupervised conditional GAN with a learnable Gaussian-mixture prior (Algorithm 1).
 
     Args:
@@ -79,14 +79,8 @@ class SLOGAN(keras.Model):
         self.unit_interval = bool(unit_interval)
         self.real_augment = bool(real_augment)
         self.probe = probe
-        self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.loss_trackers = LossTrackers(LOGGED + (("probe_loss",) if probe else ()),
-                                          minimum=("prior_valid",))
-
-    @property
-    def metrics(self):
-        return self.loss_trackers.metrics
+        self._init_state(seed, LOGGED + (("probe_loss",) if probe else ()),
+                         minimum=("prior_valid",))
 
     @property
     def batches_per_step(self) -> int:
@@ -101,10 +95,6 @@ class SLOGAN(keras.Model):
 
     def _net_units(self, x):
         return (x + 1.0) * 0.5 if self.unit_interval else x
-
-    def _seed(self):
-        """A fresh stateless seed [2] int32 from the checkpointed stream (resumes continue it)."""
-        return tf.cast(self.noise_seed.next(), tf.int32)
 
     def generate(self, z, training=False):
         """G(z) in [-1, 1]."""
