@@ -416,12 +416,10 @@ def define_flags():
                          "the global batch (keras.layers.BatchNormalization synchronized=True) "
                          "instead of each replica's: with it, R replicas train as one device on "
                          "the same global batch. No effect on one device.")
-    flags.DEFINE_boolean("deterministic", False, "Bit-identical reruns and resumes on the same "
-                         "machine: one intra-op thread (oneDNN kernels otherwise choose their "
-                         "thread count by scheduling and can round differently, rarely) and "
-                         "TensorFlow's op determinism (ops without a deterministic kernel fail). "
-                         "Slower where kernels would use several cores; see "
-                         "tfgan_suite/determinism.py.")
+    flags.DEFINE_boolean("deterministic", False, "Make TensorFlow ops deterministic "
+                         "(tf.config.experimental.enable_op_determinism): bit-identical reruns "
+                         "on the same machine, at the cost of slower training (some kernels run "
+                         "single-threaded or serialised; ops without a deterministic kernel fail).")
     # SLOGAN (Hwang et al.); defaults per dataset from Appendix E, see models/slogan_defaults.py.
     flags.DEFINE_integer("num_components", None, "slogan: mixture components K. Paper: 8 "
                          "(synthetic), 10 (MNIST, FMNIST, CIFAR-10), 2 (MNIST-2, CIFAR-2, CelebA), "

@@ -89,8 +89,7 @@ def train(config: config_lib.RunConfig, stop_at: Optional[int] = None,
 
 
 def _train_locked(config: config_lib.RunConfig, stop_at, max_minutes, strategy, chief) -> dict:
-    from tfgan_suite import (callbacks, cleanup, data, determinism, distribute, hparams, machine,
-                             progress)
+    from tfgan_suite import callbacks, cleanup, data, distribute, hparams, machine, progress
     from tfgan_suite.data.download import download
     from tfgan_suite.export import export_generator
     from tfgan_suite.models import build_model
@@ -113,7 +112,8 @@ def _train_locked(config: config_lib.RunConfig, stop_at, max_minutes, strategy, 
     steps = config_lib.total_steps(config, len(source))
 
     if config.deterministic:
-        determinism.enable()
+        import tensorflow as tf
+        tf.config.experimental.enable_op_determinism()
     with strategy.scope():
         model = build_model(config, source.info)
         if config.sync_batch_norm:
@@ -193,16 +193,12 @@ def main(argv):
     # Said within the first second, before TensorFlow takes its seconds to load (resolving the
     # dataset options already imports it).
     print(f"tfgan_suite: {FLAGS.model} on {FLAGS.dataset}: loading TensorFlow...", flush=True)
-    from tfgan_suite import determinism, distribute, quiet
+    from tfgan_suite import distribute, quiet
 
-    def setup():
-        # Thread counts, devices and the multi-worker runtime precede TensorFlow's first op.
-        if FLAGS.deterministic:
-            determinism.limit_threads()
-        return distribute.create(FLAGS.strategy, FLAGS.cpu_devices)
-
+    # Devices and the multi-worker runtime are set up before TensorFlow initialises its devices.
     distribute.check_flags(FLAGS.strategy, FLAGS.cpu_devices, FLAGS.max_minutes)
-    _, strategy = quiet.start_tensorflow(setup)
+    _, strategy = quiet.start_tensorflow(
+        lambda: distribute.create(FLAGS.strategy, FLAGS.cpu_devices))
     from tfgan_suite import callbacks
 
     config = config_lib.resolve(FLAGS)
