@@ -417,9 +417,10 @@ def define_flags():
                          "instead of each replica's: with it, R replicas train as one device on "
                          "the same global batch. No effect on one device.")
     flags.DEFINE_boolean("deterministic", False, "Make TensorFlow ops deterministic "
-                         "(tf.config.experimental.enable_op_determinism): bit-identical reruns "
-                         "on the same machine, at the cost of slower training (some kernels run "
-                         "single-threaded or serialised; ops without a deterministic kernel fail).")
+                         "(tf.config.experimental.enable_op_determinism), for kernels that are "
+                         "non-deterministic by design (some GPU ones); slower, and ops without a "
+                         "deterministic kernel fail. On CPU it does not prevent the rare "
+                         "run-to-run divergence the README describes under Resume.")
     # SLOGAN (Hwang et al.); defaults per dataset from Appendix E, see models/slogan_defaults.py.
     flags.DEFINE_integer("num_components", None, "slogan: mixture components K. Paper: 8 "
                          "(synthetic), 10 (MNIST, FMNIST, CIFAR-10), 2 (MNIST-2, CIFAR-2, CelebA), "
