@@ -113,3 +113,7 @@ class SuiteModel(keras.Model):
     def _seed(self):
         """A fresh stateless seed [2] int32 from the checkpointed stream."""
         return tf.cast(self.noise_seed.next(), tf.int32)
+
+    def monitoring_scalars(self) -> dict:
+        """No extra TensorBoard scalars unless a model adds some."""
+        return {}

@@ -212,9 +212,6 @@ class CWGAN(SuiteModel):
             return images.reshape((rows, cols) + images.shape[1:])
         return sample
 
-    def monitoring_scalars(self):
-        return {}
-
     def export_trackables(self):
         return [self.generator]
 

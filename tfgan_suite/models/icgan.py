@@ -198,9 +198,6 @@ class ICGAN(SuiteModel):
             return images.reshape((NUM_DIGITS, len(hue_steps)) + images.shape[1:])
         return sample
 
-    def monitoring_scalars(self):
-        return {}
-
     def export_trackables(self):
         return [self.generator]
 

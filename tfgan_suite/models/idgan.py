@@ -130,9 +130,6 @@ class IDGAN(SuiteModel):
             return betavae_lib.traversal_grid(decode, anchor, betavae_lib.traversal_values())
         return sample
 
-    def monitoring_scalars(self):
-        return {}
-
     def export_trackables(self):
         return [self.generator_ema, self.encoder]
 
