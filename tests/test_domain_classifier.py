@@ -1,6 +1,7 @@
 """The MNIST-like domain classifier: learns, saves/loads, feeds the Frechet classifier distance."""
 
 import importlib.util
+import json
 import os
 
 import numpy as np
@@ -80,5 +81,6 @@ def test_tool_trains_on_embedded_mnist(tmp_path):
     with pytest.raises(UserError, match=r"\.keras"):
         tool.run("mnist5k", None, str(tmp_path / "model.h5"), 10, 32, 1e-3, 0, "train", "test")
     output = str(tmp_path / "mnist.keras")
-    accuracy = tool.run("mnist5k", None, output, 60, 64, 1e-3, 0, "train", "test")
-    assert os.path.isfile(output) and accuracy > 0.7
+    trained = tool.run("mnist5k", None, output, 60, 64, 1e-3, 0, "train", "test")
+    assert os.path.isfile(output) and trained.test_accuracy > 0.7
+    assert json.load(open(output + ".json"))["summary"] == trained.summary

@@ -213,8 +213,9 @@ def settings_lines(opts, found: dict) -> list:
                     facts = json.load(fh)
                 return lines + [f"- domain classifier `{os.path.basename(settings['classifier'])}`"
                                 f": trained {facts['steps']} steps on the {facts['dataset']} "
-                                f"train split, test accuracy {facts['test_accuracy']:.4f} (the "
-                                "class control real test images get)"]
+                                f"train split, " + facts.get(
+                                    "summary", f"test accuracy {facts['test_accuracy']:.4f} (the "
+                                    "class control real test images get)")]
     return lines
 
 

@@ -1,6 +1,10 @@
 """Train the domain classifier whose features give the "frechet_classifier_distance".
 
     python tools/train_domain_classifier.py --dataset=mnist5k --output=classifiers/mnist.keras
+    python tools/train_domain_classifier.py --dataset=dsprites --output=classifiers/dsprites.keras
+
+Labelled datasets get a class classifier; dSprites and its variants get ID-GAN's factor
+classifier (tfgan_suite/metrics/factor_classifier.py), the feature network of its dSprites FID.
 
 Trains on the --train_split of the dataset, reports the accuracy on --eval_split, and writes a
 Keras model file (.keras) that tfgan_suite.metrics.domain_classifier.DomainClassifier.load reads.
@@ -21,7 +25,8 @@ FLAGS = flags.FLAGS
 def define_flags():
     """Registered only when run as a script, so tests can import this file beside other CLIs."""
     flags.DEFINE_string("dataset", "mnist5k",
-                        "Dataset name (tfgan_suite.data registry); needs one-hot labels.")
+                        "Dataset name (tfgan_suite.data registry): one with one-hot labels, "
+                        "or dsprites / color_dsprites / noisy_dsprites (factor classifier).")
     flags.DEFINE_string("data_dir", None, "Directory with the dataset's files (not needed for mnist5k).")
     flags.DEFINE_string("output", None, "Model file to write; must end in .keras.")
     flags.DEFINE_integer("steps", 2000, "Training minibatches.")
@@ -36,8 +41,8 @@ def define_flags():
 
 
 def run(dataset: str, data_dir, output: str, steps: int, batch_size: int, learning_rate: float,
-        seed: int, train_split: str, eval_split: str, options: dict = None) -> float:
-    """Train, save to `output`, return the accuracy on `eval_split`."""
+        seed: int, train_split: str, eval_split: str, options: dict = None):
+    """Train, save to `output` (and its facts to `output`.json); returns the `classifier_training.Trained` (model, accuracy)."""
     if not output or not output.endswith(".keras"):
         raise UserError(f"--output={output!r}: give a model file name ending in .keras")
     if steps <= 0 or batch_size <= 0:
@@ -45,20 +50,13 @@ def run(dataset: str, data_dir, output: str, steps: int, batch_size: int, learni
     # Imported here so that flag errors are reported before TensorFlow loads.
     from tfgan_suite import quiet
     quiet.import_tensorflow()
-    from tfgan_suite.data import load_dataset
-    from tfgan_suite.metrics import attributes, domain_classifier
+    from tfgan_suite.metrics import classifier_training
 
-    train = load_dataset(dataset, data_dir, train_split, **(options or {}))
-    evaluation = load_dataset(dataset, data_dir, eval_split, **(options or {}))
-    if train.info.label_kind != "onehot":
-        raise UserError(f"--dataset={dataset} has {train.info.label_kind!r} labels; the domain "
-                        "classifier needs one-hot class labels")
-    model = domain_classifier.train_domain_classifier(
-        train.examples, train.labels, steps, batch_size, seed, learning_rate)
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    model.save(output)
-    logits = domain_classifier.DomainClassifier(model).logits(evaluation.examples)
-    return attributes.onehot_accuracy(logits, evaluation.labels)
+    trained = classifier_training.train_for_dataset(
+        dataset, data_dir, steps, batch_size, learning_rate, seed, train_split, eval_split,
+        options)
+    classifier_training.save(trained, output, dataset, steps)
+    return trained
 
 
 @cli.user_errors_exit
@@ -67,9 +65,9 @@ def main(argv):
     options = dict(item.split("=", 1) for item in FLAGS.dataset_option if "=" in item)
     if len(options) != len(FLAGS.dataset_option):
         raise UserError(f"--dataset_option takes key=value, got {FLAGS.dataset_option}")
-    accuracy = run(FLAGS.dataset, FLAGS.data_dir, FLAGS.output, FLAGS.steps, FLAGS.batch_size,
-                   FLAGS.learning_rate, FLAGS.seed, FLAGS.train_split, FLAGS.eval_split, options)
-    print(f"wrote {FLAGS.output}; accuracy on {FLAGS.dataset}/{FLAGS.eval_split}: {accuracy:.4f}")
+    trained = run(FLAGS.dataset, FLAGS.data_dir, FLAGS.output, FLAGS.steps, FLAGS.batch_size,
+                  FLAGS.learning_rate, FLAGS.seed, FLAGS.train_split, FLAGS.eval_split, options)
+    print(f"wrote {FLAGS.output}; {FLAGS.dataset}/{FLAGS.eval_split}: {trained.summary}")
 
 
 if __name__ == "__main__":

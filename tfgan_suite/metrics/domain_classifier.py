@@ -77,7 +77,7 @@ class DomainClassifier:
         if not os.path.isfile(path):
             raise UserError(f"domain classifier {path} not found: train one with `python "
                             f"tools/train_domain_classifier.py --dataset=mnist5k --output={path}`")
-        return cls(keras.models.load_model(path), batch_size)
+        return cls(keras.models.load_model(path, compile=False), batch_size)  # only inference
 
     def features_and_logits(self, images) -> tuple[np.ndarray, np.ndarray]:
         x = to_model_units(np.asarray(images))
