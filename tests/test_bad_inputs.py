@@ -208,6 +208,8 @@ CASES = [
      r"train-images-idx3-ubyte", None),
     ("mnist_truncated_idx", "train", ["--dataset=mnist", "--data_dir={mnist_truncated}"],
      r"train-images-idx3-ubyte", None),
+    ("mnist_fewer_than_one_batch", "train", ["--dataset=mnist", "--data_dir={mnist}",
+                                             "--batch_size=64"], r"--batch_size=20 or less", None),
     ("cifar_batch_not_a_pickle", "train", ["--dataset=cifar10", "--model=slogan",
                                            "--data_dir={cifar_broken}"], r"cifar", None),
     ("efigi_attribute_line_malformed", "train", ["--dataset=efigi", "--data_dir={efigi_bad_line}"],
@@ -375,6 +377,12 @@ def test_divergence_stops_with_exit_3_and_names_the_flag(results, workspace):
     checkpoints = os.path.join(workspace["root"], "runs", "divergence", "checkpoints")
     leftovers = os.listdir(checkpoints) if os.path.isdir(checkpoints) else []
     assert not [n for n in leftovers if "temp" in n or "tmp" in n]
+
+
+def test_a_split_smaller_than_one_batch_is_refused_before_the_run_is_written(results, workspace):
+    del results
+    run_dir = os.path.join(workspace["root"], "runs", "mnist_fewer_than_one_batch")
+    assert not os.path.exists(os.path.join(run_dir, "config.json"))   # a smaller batch can start
 
 
 def test_a_refused_generate_mode_loads_nothing(results):

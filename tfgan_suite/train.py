@@ -106,6 +106,7 @@ def _train_locked(config: config_lib.RunConfig, stop_at, max_minutes, strategy, 
         download(config.dataset, config.data_dir)
     source = data.load_dataset(config.dataset, config.data_dir, config.split,
                                **config.dataset_options)
+    data.require_one_batch(source, config.batch_size)   # before anything is written
     if changes is None and chief:
         runs.write_config(config)
         hparams.write_hparams(config)

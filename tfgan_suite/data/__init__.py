@@ -17,7 +17,8 @@ from typing import Optional
 
 from tfgan_suite.data import celeba, cifar, efigi, embedded, fashion_mnist, mnist, synthetic
 from tfgan_suite.data import afhq, colormnist, dsprites
-from tfgan_suite.data.base import ArraySource, DatasetInfo, batch_pipeline  # noqa: F401 (API)
+from tfgan_suite.data.base import (  # noqa: F401 (API)
+    ArraySource, DatasetInfo, batch_pipeline, require_one_batch)
 from tfgan_suite.errors import UserError
 
 SPLITS = ("train", "test")
@@ -104,5 +105,6 @@ def summaries() -> dict:
     return {name: entry.summary for name, entry in _REGISTRY.items()}
 
 
-__all__ = ["ArraySource", "DatasetInfo", "DATASET_NAMES", "batch_pipeline", "dataset_options",
+__all__ = ["ArraySource", "DatasetInfo", "DATASET_NAMES", "batch_pipeline", "require_one_batch",
+           "dataset_options",
            "describe", "load_dataset", "summaries"]

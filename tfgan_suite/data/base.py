@@ -17,6 +17,8 @@ from typing import Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
+from tfgan_suite.errors import UserError
+
 LABEL_KINDS = ("onehot", "binary", "continuous", "none")
 
 
@@ -102,6 +104,14 @@ def epoch_permutation(num_examples: int, seed: int, epoch) -> tf.Tensor:
         tf.range(num_examples, dtype=tf.int64), seed=seeds)
 
 
+def require_one_batch(source: ArraySource, batch_size: int) -> None:
+    """Refuse a split smaller than one batch, with the flag that fixes it."""
+    if len(source) < batch_size:
+        raise UserError(f"{source.info.name}: the split holds {len(source)} examples, fewer than "
+                        f"one batch of {batch_size}: pass --batch_size={len(source)} or less, "
+                        "or more data")
+
+
 def batch_pipeline(source: ArraySource, batch_size: int, group: int = 1, seed: int = 0,
                    start: int = 0, shuffle: bool = True, shard=None) -> tf.data.Dataset:
     """Endless dataset of (x, y) batches in model units, starting after `start` examples.
@@ -122,8 +132,7 @@ def batch_pipeline(source: ArraySource, batch_size: int, group: int = 1, seed: i
     n = len(source)
     if batch_size <= 0 or group <= 0:
         raise ValueError("batch_size and group must be positive")
-    if n < batch_size:
-        raise ValueError(f"{source.info.name}: {n} examples is fewer than one batch of {batch_size}")
+    require_one_batch(source, batch_size)
     first_epoch, offset = divmod(int(start), n)
 
     def order(epoch):
