@@ -384,6 +384,8 @@ def test_paper_encoder_is_resnet50_with_a_2048_2048_128_head():
     (dict(label_source="clusters"), "needs --clusters"),
     (dict(width=0), "--encoder_width"),
     (dict(temperature=0.0), "--temperature"),
+    (dict(stop_at=0), "--stop_at"),
+    (dict(checkpoint_every=0), "--checkpoint_every"),
 ])
 def test_train_encoder_refuses_bad_settings_before_any_work(kwargs, message, tmp_path):
     args = {"dataset": "mnist5k", "encoder_dir": str(tmp_path / "e"), **kwargs}
@@ -403,3 +405,38 @@ def test_checkpoint_holds_every_variable(mnist, tmp_path, disc):
                  model.discriminator.weights + model.g_optimizer.variables +
                  model.d_optimizer.variables + [model.step, model.noise_seed.state]}
     assert len(saved) == len(variables)
+
+
+ENCODER = dict(dataset="mnist", backbone="small", width=4, batch_size=8, steps=4,
+               classifier_steps=2, flip=True, log_every=1)
+
+
+def _encoder_weights(directory):
+    from tfgan_suite import encoder_store
+    encoder = encoder_store.load(directory)[0]
+    return {f"{i}:{w.name}": w.numpy() for i, w in enumerate(encoder.weights)}
+
+
+def test_train_encoder_resumes_stage_one_exactly(mnist, tmp_path):
+    """SimCLR stopped at step 2 and rerun ends where 4 straight steps end, bit for bit."""
+    from tests.test_exact_resume import repeat_until_equal
+    data_dir = str(mnist[0] / "mnist")
+
+    def compare(attempt):
+        straight, resumed = (str(tmp_path / f"{name}{attempt}") for name in ("a", "b"))
+        train_encoder(encoder_dir=straight, data_dir=data_dir, **ENCODER)
+        first = train_encoder(encoder_dir=resumed, data_dir=data_dir, stop_at=2, **ENCODER)
+        assert first["simclr_steps"] == 2 and os.path.isdir(resumed + ".simclr")
+        second = train_encoder(encoder_dir=resumed, data_dir=data_dir, **ENCODER)
+        assert second["simclr_steps"] == 4
+        assert not os.path.exists(resumed + ".simclr")       # finished: nothing to resume
+        return _encoder_weights(straight), _encoder_weights(resumed)
+
+    repeat_until_equal(compare)
+
+
+def test_train_encoder_refuses_to_resume_with_other_settings(mnist, tmp_path):
+    data_dir, encoder_dir = str(mnist[0] / "mnist"), str(tmp_path / "enc")
+    train_encoder(encoder_dir=encoder_dir, data_dir=data_dir, stop_at=1, **ENCODER)
+    with pytest.raises(UserError, match=r"temperature: 0\.5 -> 0\.2.*enc\.simclr"):
+        train_encoder(encoder_dir=encoder_dir, data_dir=data_dir, temperature=0.2, **ENCODER)

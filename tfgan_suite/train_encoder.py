@@ -8,6 +8,10 @@ Adam 3e-4 with weight decay 1e-4 as PyTorch's coupled L2, cosine learning-rate d
 features: the "inner" attributes (paper Sec. 3.4). --label_source=clusters trains the classifier
 on the cluster ids instead of the dataset's labels, and InfoSCC-GAN then conditions on them.
 The result goes to --encoder_dir (encoder_store.py), which `--model=infoscc` reads.
+
+Stage 1 checkpoints every --checkpoint_every steps into <encoder_dir>.simclr; an interrupted
+or --max_minutes / --stop_at-limited run continues when the same command is rerun
+(encoder_checkpoint.py).
 """
 
 from __future__ import annotations
@@ -52,17 +56,23 @@ def train_encoder(dataset, encoder_dir, data_dir=None, dataset_options=None, bac
                   width=32, projection_dim=128, batch_size=256, steps=10000,
                   learning_rate=3e-4, weight_decay=1e-4, temperature=0.5, classifier_steps=2000,
                   classifier_learning_rate=1e-3, clusters=0, label_source="dataset", flip=True,
-                  seed=0, max_minutes=None, log_every=100) -> dict:
-    """Stages 1-2 end to end; returns the metadata written to encoder.json."""
+                  seed=0, max_minutes=None, log_every=100, checkpoint_every=500,
+                  stop_at=None) -> dict:
+    """Stages 1-2 end to end; returns the metadata written to encoder.json.
+
+    Stage 1 checkpoints every `checkpoint_every` steps and when stopped early (`max_minutes`,
+    `stop_at`) into <encoder_dir>.simclr, and a rerun continues it (encoder_checkpoint.py)."""
     if not encoder_dir:
         raise UserError("--encoder_dir is required: where the encoder and classifier go")
     if label_source == "clusters" and clusters < 2:
         raise UserError("--label_source=clusters needs --clusters=K with K >= 2")
     for name, value in (("encoder_steps", steps), ("classifier_steps", classifier_steps),
                         ("batch_size", batch_size), ("encoder_width", width),
-                        ("projection_dim", projection_dim)):
+                        ("projection_dim", projection_dim), ("checkpoint_every", checkpoint_every)):
         if value <= 0:
             raise UserError(f"--{name} must be positive, got {value}")
+    if stop_at is not None and not 0 < stop_at < steps:
+        raise UserError(f"--stop_at={stop_at} must lie between 0 and --encoder_steps={steps}")
     if clusters < 0 or clusters == 1:
         raise UserError(f"--clusters must be 0 (none) or at least 2, got {clusters}")
     if not (temperature > 0 and learning_rate > 0 and weight_decay >= 0):
@@ -72,9 +82,8 @@ def train_encoder(dataset, encoder_dir, data_dir=None, dataset_options=None, bac
     import numpy as np
     import tensorflow as tf
 
-    from tfgan_suite import data, machine, simclr
+    from tfgan_suite import data, encoder_checkpoint, encoder_store, machine, simclr
     from tfgan_suite.data.base import batch_pipeline, to_model_units
-    from tfgan_suite import encoder_store
 
     options = dict(dataset_options or {})
     info = data.describe(dataset, **options)
@@ -99,6 +108,12 @@ def train_encoder(dataset, encoder_dir, data_dir=None, dataset_options=None, bac
     optimizer = keras.optimizers.Adam(schedule)
     seeds = keras.random.SeedGenerator(seed)
     variables = encoder.trainable_variables
+    settings = dict(dataset=dataset, dataset_options=options, backbone=backbone, width=width,
+                    projection_dim=projection_dim, batch_size=batch_size, steps=steps, learning_rate=learning_rate,
+                    weight_decay=weight_decay, temperature=temperature, flip=flip, seed=seed)
+    stage_one = encoder_checkpoint.StageOneCheckpoints(
+        encoder_dir, settings, dict(encoder=encoder, optimizer=optimizer, seeds=seeds.state,
+                                    step=tf.Variable(0, dtype=tf.int64)), optimizer, variables)
 
     @tf.function
     def step(images):
@@ -114,17 +129,29 @@ def train_encoder(dataset, encoder_dir, data_dir=None, dataset_options=None, bac
         optimizer.apply_gradients(zip(tape.gradient(total, variables), variables))
         return loss
 
-    began, history, done = time.monotonic(), [], 0
-    for images, _ in batch_pipeline(train, batch_size, seed=seed).take(steps):
-        loss = float(step(images))
-        done += 1
-        if done % log_every == 0 or done == steps:
-            history.append((done, loss))
-            print(f"simclr {done}/{steps}  nt_xent {loss:.4f}  "
-                  f"{time.monotonic() - began:.0f}s", flush=True)
-        if max_minutes and time.monotonic() - began > 60 * max_minutes:
-            print(f"simclr stopped after {done} steps (--max_minutes)")
-            break
+    with stage_one.lock():
+        done = start = stage_one.restore()
+        if start:
+            print(f"resuming SimCLR at step {start} of {steps} ({stage_one.directory})",
+                  flush=True)
+        began, loss = time.monotonic(), None
+        # The data order depends on the step only, so a resumed run reads the same batches.
+        for images, _ in batch_pipeline(train, batch_size, seed=seed,
+                                        start=start * batch_size).take(steps - start):
+            loss = float(step(images))
+            done += 1
+            if done % log_every == 0 or done == steps:
+                print(f"simclr {done}/{steps}  nt_xent {loss:.4f}  "
+                      f"{time.monotonic() - began:.0f}s", flush=True)
+            out_of_time = max_minutes and time.monotonic() - began > 60 * max_minutes
+            if done < steps and (out_of_time or done == stop_at):
+                stage_one.save(done)
+                print(f"simclr stopped after {done} of {steps} steps ("
+                      f"{'--max_minutes' if out_of_time else '--stop_at'}); the encoder below is "
+                      "that far; rerun the same command to continue", flush=True)
+                break
+            if done < steps and done % checkpoint_every == 0:
+                stage_one.save(done)
 
     # ---- stage 2: features, k-means, linear classifier
     def features(source):
@@ -175,7 +202,7 @@ def train_encoder(dataset, encoder_dir, data_dir=None, dataset_options=None, bac
                 label_names=list(names), label_kind=kind, attribute_source=label_source,
                 clusters=clusters, simclr_steps=done, batch_size=batch_size,
                 temperature=temperature, learning_rate=learning_rate, weight_decay=weight_decay,
-                final_nt_xent=history[-1][1] if history else None, classifier_loss=c_loss,
+                final_nt_xent=loss, classifier_loss=c_loss,
                 train_accuracy=accuracy(train_h, train_y), seed=seed)
     if test is not None:
         test_h = features(test)
@@ -183,6 +210,8 @@ def train_encoder(dataset, encoder_dir, data_dir=None, dataset_options=None, bac
                   if label_source == "clusters" else test.labels)
         meta["test_accuracy"] = accuracy(test_h, test_y)
     encoder_store.save(encoder_dir, encoder, classifier, meta, centres)
+    if done == steps:
+        stage_one.finish()
     print(f"encoder and classifier written to {encoder_dir} (train accuracy "
           f"{meta['train_accuracy']:.3f}" + (f", test {meta['test_accuracy']:.3f})"
                                              if "test_accuracy" in meta else ")"))
@@ -215,7 +244,8 @@ def main(argv):
         classifier_steps=f.classifier_steps,
         classifier_learning_rate=f.classifier_learning_rate, clusters=f.clusters,
         label_source=f.label_source, flip=f.simclr_flip, seed=f.seed,
-        max_minutes=f.max_minutes)
+        max_minutes=f.max_minutes, checkpoint_every=f.checkpoint_every, stop_at=f.stop_at,
+        log_every=f.log_every if FLAGS["log_every"].present else 100)
 
 
 define_flags()
