@@ -12,7 +12,8 @@ One train_step is one iteration of the original on one real batch x:
      The encoder reads G's images mapped to [0, 1]; it is never updated.
   4. G's exponential moving average: ema = decay * ema + (1 - decay) * G (decay 0.999); the
      average is what samples, evaluation and export use (the original's generator_test).
-Optimisers: RMSprop as PyTorch's (alpha 0.99, eps 1e-8) with G's and D's learning rates.
+Optimisers: RMSprop with PyTorch's update (alpha 0.99, eps 1e-8 added to sqrt(v), not inside
+it as in Keras's RMSprop; optimizers.TorchRMSprop) with G's and D's learning rates.
 Random draws (eps of the reparameterisation, s) are stateless from the checkpointed stream;
 under tf.distribute each replica draws its rows of the global batch and scales its losses by
 1/replicas (tfgan_suite.replicas).
@@ -169,8 +170,10 @@ class IDGAN(SuiteModel):
 # ------------------------------------------------------------------ builders
 
 def rmsprop(learning_rate):
-    """PyTorch's RMSprop defaults (alpha 0.99, eps 1e-8), as the original's optimizer."""
-    return keras.optimizers.RMSprop(learning_rate, rho=0.99, epsilon=1e-8)
+    """The original's optimizer: torch.optim.RMSprop(lr, alpha=0.99, eps=1e-8), its update
+    exactly (optimizers.TorchRMSprop; Keras's RMSprop places eps differently)."""
+    from tfgan_suite.optimizers import TorchRMSprop
+    return TorchRMSprop(learning_rate, rho=0.99, epsilon=1e-8)
 
 
 def build_betavae(config, info):
