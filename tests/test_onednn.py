@@ -46,3 +46,10 @@ def test_tools_enable_onednn(path):
 
 def test_the_users_choice_is_kept():
     assert probe(f"import tfgan_suite.train; {PROBE}", env_value="0") == "onednn False 0"
+
+
+def test_deterministic_turns_onednn_off_unless_the_user_chose():
+    code = ("import tfgan_suite, tfgan_suite.train; "
+            "assert tfgan_suite.reproducible_cpu_kernels() is {}; ")
+    assert probe(code.format(True) + PROBE) == "onednn False 0"
+    assert probe(code.format(False) + PROBE, env_value="1") == "onednn True 1"

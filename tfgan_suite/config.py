@@ -416,11 +416,12 @@ def define_flags():
                          "the global batch (keras.layers.BatchNormalization synchronized=True) "
                          "instead of each replica's: with it, R replicas train as one device on "
                          "the same global batch. No effect on one device.")
-    flags.DEFINE_boolean("deterministic", False, "Make TensorFlow ops deterministic "
-                         "(tf.config.experimental.enable_op_determinism), for kernels that are "
-                         "non-deterministic by design (some GPU ones); slower, and ops without a "
-                         "deterministic kernel fail. On CPU it does not prevent the rare "
-                         "run-to-run divergence the README describes under Resume.")
+    flags.DEFINE_boolean("deterministic", False, "Bit-identical reruns: TensorFlow's op "
+                         "determinism (tf.config.experimental.enable_op_determinism; some GPU "
+                         "kernels are non-deterministic by design, ops without a deterministic "
+                         "kernel fail) and, from the command line, oneDNN's CPU kernels off "
+                         "(TF_ENABLE_ONEDNN_OPTS=0 unless you set it), which removed the rare "
+                         "run-to-run divergence the README describes under Resume. Slower.")
     # SLOGAN (Hwang et al.); defaults per dataset from Appendix E, see models/slogan_defaults.py.
     flags.DEFINE_integer("num_components", None, "slogan: mixture components K. Paper: 8 "
                          "(synthetic), 10 (MNIST, FMNIST, CIFAR-10), 2 (MNIST-2, CIFAR-2, CelebA), "

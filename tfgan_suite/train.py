@@ -194,8 +194,11 @@ def main(argv):
     # Said within the first second, before TensorFlow takes its seconds to load (resolving the
     # dataset options already imports it).
     print(f"tfgan_suite: {FLAGS.model} on {FLAGS.dataset}: loading TensorFlow...", flush=True)
-    from tfgan_suite import distribute, quiet
+    from tfgan_suite import distribute, quiet, reproducible_cpu_kernels
 
+    if FLAGS.deterministic and not reproducible_cpu_kernels():
+        print("note: --deterministic with TF_ENABLE_ONEDNN_OPTS set by you: oneDNN stays on, and "
+              "runs may still part in rare cases (README, Resume)", flush=True)
     # Devices and the multi-worker runtime are set up before TensorFlow initialises its devices.
     distribute.check_flags(FLAGS.strategy, FLAGS.cpu_devices, FLAGS.max_minutes)
     _, strategy = quiet.start_tensorflow(
