@@ -82,6 +82,12 @@ def test_config_json_without_a_later_setting_loads_with_its_old_behaviour(tmp_pa
     assert runs.read_config(str(tmp_path / "run")).aux_classifier_weight == 0.0
 
 
+@pytest.mark.parametrize("model", config_lib.MODELS)
+def test_runs_written_before_tf_distribute_load_as_single_device(model):
+    """icgan and infoscc runs trained before --strategy existed must still evaluate."""
+    assert config_lib.ADDED_SETTINGS[model].items() >= config_lib.SINGLE_DEVICE.items()
+
+
 def test_truncated_config_json_is_refused_with_how_to_recover(tmp_path):
     config = resolve(f"--run_dir={tmp_path}/run")
     runs.write_config(config)
