@@ -247,6 +247,33 @@ def test_cwgan_metrics_reward_the_right_classes():
     assert results[False]["intra_fid_fake"] < 0.1 * results[True]["intra_fid_fake"]
 
 
+class CountingInception(FakeInception):
+    """FakeInception that counts the images it has seen."""
+
+    def __init__(self):
+        self.images_seen = 0
+
+    def __call__(self, images):
+        self.images_seen += len(images)
+        return super().__call__(images)
+
+
+def test_real_features_are_computed_once_per_shared_cache():
+    source = toy_source([30, 30, 30])
+    req = request("fid,intra_fid", run_dir="/toy", num_samples=60, samples_per_class=20)
+    counting, real_cache, values = CountingInception(), {}, []
+    for step, swap in ((5, False), (6, True)):
+        target = eval_targets.CWGANTarget(toy_info("cwgan"), step, fake_cwgan(swap),
+                                          source.labels, 0)
+        values.append(evaluate.compute_metrics(target, source, {"inception": counting}, req,
+                                               real_cache)[0])
+    generated_per_target = req.num_samples + 3 * req.samples_per_class
+    assert counting.images_seen == len(source) + 2 * generated_per_target
+    fresh = eval_targets.CWGANTarget(toy_info("cwgan"), 6, fake_cwgan(True), source.labels, 0)
+    assert values[1] == evaluate.compute_metrics(fresh, source, {"inception": FakeInception()},
+                                                 req)[0]
+
+
 def fake_slogan(source, pi):
     """Component 0 generates class 1 and component 1 class 0; p(c|x) is exact."""
     swap = np.array([1, 0])

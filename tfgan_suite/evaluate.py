@@ -242,13 +242,16 @@ class Inputs:
     """
 
     def __init__(self, target, source: data.ArraySource, extractors: dict, request: Request,
-                 specs):
+                 specs, real_cache: Optional[dict] = None):
         self.target, self.source, self.extractors, self.request = target, source, extractors, request
         resolve = lambda key: request.features if key == "features" else key  # noqa: E731
         self._keep_features = {resolve(s.extractor) for s in specs if s.keeps_features}
         self._keep_logits = any(s.logits for s in specs)
         self._real_classes = any(s.classes and s.extractor for s in specs)
         self._cache = {}
+        # The real split's features depend on the request alone, not on the model: a Session
+        # passes one dict to every checkpoint it measures, so they are computed once.
+        self._real_cache = {} if real_cache is None else real_cache
         self.warnings = []
 
     # ---- facts ----
@@ -306,7 +309,9 @@ class Inputs:
         def compute():
             ids = np.asarray(self.class_ids) if self._real_classes else None
             return self._stream(array_batches(self.source.examples, self.request.batch_size), ids)
-        return self.shared(("real",), compute)[key]
+        if "real" not in self._real_cache:
+            self._real_cache["real"] = compute()
+        return self._real_cache["real"][key]
 
     def fake(self, key, which="all") -> FeaturePass:
         """Features of generated images: which = "all" (--num_samples from the model as a whole)
@@ -336,10 +341,13 @@ class Inputs:
         return self.shared(("cluster_probabilities",), compute)
 
 
-def compute_metrics(target, source, extractors: dict, request: Request):
+def compute_metrics(target, source, extractors: dict, request: Request,
+                    real_cache: Optional[dict] = None):
     """(values, details, warnings) of request.metrics: each registered metric function is
-    called on one shared `Inputs`, so features and generated images are computed once."""
-    inputs = Inputs(target, source, extractors, request, [METRICS[n] for n in request.metrics])
+    called on one shared `Inputs`, so features and generated images are computed once (the real
+    split's once per `real_cache`, when one is given)."""
+    inputs = Inputs(target, source, extractors, request, [METRICS[n] for n in request.metrics],
+                    real_cache)
     values, details = {}, {}
     for name in request.metrics:
         v, d = METRICS[name].compute(inputs)
@@ -396,14 +404,15 @@ def write_tensorboard(logdir: str, step: int, values: dict) -> None:
 @dataclasses.dataclass
 class Session:
     """What every evaluation of one request shares: the model's description, the feature
-    networks and the real split (loaded once; tfgan_suite.reproduce measures many checkpoints
-    of a run with one session)."""
+    networks, the real split and its features (loaded and computed once; tfgan_suite.reproduce
+    measures many checkpoints of a run with one session)."""
 
     request: Request
     target_info: eval_targets.TargetInfo
     extractors: dict
     source: data.ArraySource
     fid_external: bool = False
+    real_features: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def open(cls, request: Request, fid_extractor=None) -> "Session":
@@ -450,7 +459,7 @@ class Session:
         started = time.time()
         check_data(self.request.metrics, self.source, target)
         values, details, warnings = compute_metrics(target, self.source, self.extractors,
-                                                    self.request)
+                                                    self.request, self.real_features)
         info = self.target_info
         return dict(timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(
                         timespec="seconds"),
