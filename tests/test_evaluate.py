@@ -2,6 +2,7 @@
 (fake FID extractor, tiny real domain classifier: no weights download), the metrics' plumbing on
 fake cWGAN / SLOGAN targets whose right answers are known, and the user-facing errors."""
 
+import dataclasses
 import glob
 import json
 import os
@@ -18,6 +19,7 @@ from tfgan_suite import config as config_lib, data, eval_targets, evaluate
 from tfgan_suite.data.base import ArraySource, DatasetInfo, to_model_units
 from tfgan_suite.errors import UserError
 from tfgan_suite.metrics import domain_classifier
+from tfgan_suite.metrics.real_features import RealFeatures
 from tfgan_suite.train import train
 
 FLAGS = flags.FLAGS
@@ -258,20 +260,68 @@ class CountingInception(FakeInception):
         return super().__call__(images)
 
 
-def test_real_features_are_computed_once_per_shared_cache():
+def cwgan_values(source, extractor, req, real_features=None, swap=False, step=5):
+    target = eval_targets.CWGANTarget(toy_info("cwgan"), step, fake_cwgan(swap), source.labels, 0)
+    return evaluate.compute_metrics(target, source, {"inception": extractor}, req,
+                                    real_features)[0]
+
+
+def test_real_features_are_computed_once_per_session():
     source = toy_source([30, 30, 30])
     req = request("fid,intra_fid", run_dir="/toy", num_samples=60, samples_per_class=20)
-    counting, real_cache, values = CountingInception(), {}, []
-    for step, swap in ((5, False), (6, True)):
-        target = eval_targets.CWGANTarget(toy_info("cwgan"), step, fake_cwgan(swap),
-                                          source.labels, 0)
-        values.append(evaluate.compute_metrics(target, source, {"inception": counting}, req,
-                                               real_cache)[0])
-    generated_per_target = req.num_samples + 3 * req.samples_per_class
-    assert counting.images_seen == len(source) + 2 * generated_per_target
-    fresh = eval_targets.CWGANTarget(toy_info("cwgan"), 6, fake_cwgan(True), source.labels, 0)
-    assert values[1] == evaluate.compute_metrics(fresh, source, {"inception": FakeInception()},
-                                                 req)[0]
+    counting, shared = CountingInception(), RealFeatures()
+    first = cwgan_values(source, counting, req, shared)
+    second = cwgan_values(source, counting, req, shared, swap=True, step=6)
+    generated = req.num_samples + 3 * req.samples_per_class
+    assert counting.images_seen == len(source) + 2 * generated
+    assert shared.last_source == "memory"
+    assert first == cwgan_values(source, FakeInception(), req)
+    assert second == cwgan_values(source, FakeInception(), req, swap=True, step=6)
+
+
+def test_real_features_are_stored_and_reused_across_sessions(tmp_path, capsys):
+    source = toy_source([30, 30, 30])
+    req = request("fid,intra_fid,kid", run_dir="/toy", num_samples=60, samples_per_class=20)
+    ids = {"inception": "fake 4x4 pooling"}
+    expected = cwgan_values(source, FakeInception(), req)
+
+    first = RealFeatures(str(tmp_path), ids)
+    assert cwgan_values(source, FakeInception(), req, first) == expected
+    assert first.last_source == "computed"
+    [entry] = tmp_path.glob("*.npz")
+
+    counting, later = CountingInception(), RealFeatures(str(tmp_path), ids)
+    assert cwgan_values(source, counting, req, later) == expected
+    assert later.last_source == str(entry)
+    assert counting.images_seen == req.num_samples + 3 * req.samples_per_class  # no real images
+
+    # Other images, another network or another setting miss; they never read this entry.
+    changed = toy_source([30, 30, 30])
+    changed.examples[0, 0, 0, 0] ^= 1
+    for source_, ids_, req_ in ((changed, ids, req), (source, {"inception": "other"}, req),
+                                (source, ids, dataclasses.replace(req, batch_size=16))):
+        store = RealFeatures(str(tmp_path), ids_)
+        cwgan_values(source_, FakeInception(), req_, store)
+        assert store.last_source == "computed"
+    assert len(list(tmp_path.glob("*.npz"))) == 4
+
+    # A damaged entry is recomputed (same values) and rewritten.
+    entry.write_bytes(entry.read_bytes()[:100])
+    damaged = RealFeatures(str(tmp_path), ids)
+    assert cwgan_values(source, FakeInception(), req, damaged) == expected
+    assert damaged.last_source == "computed" and "unreadable" in capsys.readouterr().err
+    assert RealFeatures(str(tmp_path), ids).get(
+        source.examples, np.asarray(source.class_ids), {"inception": None},
+        {"features": ["inception"], "logits": False, "batch_size": req.batch_size},
+        compute=None) is not None   # the rewritten entry is read back (compute is not called)
+
+
+def test_real_features_of_an_unnamed_extractor_stay_in_memory(tmp_path):
+    source = toy_source([30, 30, 30])
+    req = request("fid", run_dir="/toy", num_samples=60)
+    store = RealFeatures(str(tmp_path), extractor_ids={})
+    cwgan_values(source, FakeInception(), req, store)
+    assert store.last_source == "computed" and not list(tmp_path.iterdir())
 
 
 def fake_slogan(source, pi):

@@ -43,6 +43,10 @@ Results: one JSON line per evaluation (step, time, metric values, settings) appe
 (<export_dir>/<name>/metrics.jsonl), or to --output; run directories also get TensorBoard
 scalars "Metrics/<name>" at the checkpoint's step in <run_dir>/tensorboard.
 
+The real split's features are computed once per invocation and stored under
+--real_features_cache, so later evaluations against the same images, feature network and
+settings read them instead of recomputing (the record's "real_features" says which happened).
+
 Order of work (user errors surface before anything heavy): flags and the model's config or
 export metadata, then which metrics fit this model and dataset, then the feature networks
 (missing FID weights or classifier fail here), then the real data and the model; only then
@@ -74,6 +78,8 @@ from tfgan_suite.metrics import disentanglement_metrics  # noqa: E402,F401 (regi
 from tfgan_suite.metrics import infoscc_metrics  # noqa: E402,F401 (registers)
 from tfgan_suite.metrics.frechet import GaussianStats, StreamingStats  # noqa: E402
 from tfgan_suite.metrics.inception import DEFAULT_RESIZE, RESIZE_MODES  # noqa: E402
+from tfgan_suite.metrics.real_features import (  # noqa: E402
+    RealFeatures, default_directory as default_real_features_directory, file_digest)
 
 FEATURE_CHOICES = ("inception", "classifier")
 METRICS = registry.REGISTRY          # name -> MetricSpec (tfgan_suite/metrics/definitions.py)
@@ -101,6 +107,7 @@ class Request:
     mig_samples: int = 10_000        # mig points; also fvm's global-variance points
     fvm_votes: int = 10_000          # fvm training votes (evaluation: half as many)
     gilbo_steps: int = 2_000         # gilbo: training batches of its encoder
+    real_features_cache: Optional[str] = None   # directory of stored real-split features
 
 
 def parse_metrics(names) -> tuple:
@@ -189,6 +196,19 @@ def load_extractors(request: Request, info: data.DatasetInfo, fid_extractor=None
     return extractors
 
 
+def extractor_ids(request: Request, extractors: dict, fid_external: bool) -> dict:
+    """{extractor key: its weights' digest and preprocessing}, naming what the real split's
+    stored features depend on (an injected FID extractor has no known identity)."""
+    ids = {}
+    if "inception" in extractors and not fid_external:
+        from tfgan_suite.metrics.inception import default_weights_path
+        weights = request.fid_weights or default_weights_path()
+        ids["inception"] = f"fid_inception_v3 sha256={file_digest(weights)} {request.fid_resize}"
+    if "classifier" in extractors:
+        ids["classifier"] = f"classifier sha256={file_digest(request.classifier)}"
+    return ids
+
+
 def feature_tag(extractor) -> str:
     """Short extractor name for reported metric names: "fid_inception_uint8_tf1_bilinear" ->
     "inception_uint8_tf1_bilinear", "frechet_classifier_distance" -> "classifier"."""
@@ -242,7 +262,7 @@ class Inputs:
     """
 
     def __init__(self, target, source: data.ArraySource, extractors: dict, request: Request,
-                 specs, real_cache: Optional[dict] = None):
+                 specs, real_features: Optional[RealFeatures] = None):
         self.target, self.source, self.extractors, self.request = target, source, extractors, request
         resolve = lambda key: request.features if key == "features" else key  # noqa: E731
         self._keep_features = {resolve(s.extractor) for s in specs if s.keeps_features}
@@ -250,8 +270,8 @@ class Inputs:
         self._real_classes = any(s.classes and s.extractor for s in specs)
         self._cache = {}
         # The real split's features depend on the request alone, not on the model: a Session
-        # passes one dict to every checkpoint it measures, so they are computed once.
-        self._real_cache = {} if real_cache is None else real_cache
+        # passes one RealFeatures to every checkpoint it measures, so they are computed once.
+        self._real = RealFeatures() if real_features is None else real_features
         self.warnings = []
 
     # ---- facts ----
@@ -306,12 +326,14 @@ class Inputs:
         """Features of the real split (with per-class statistics when a metric needs them)."""
         from tfgan_suite.metrics.features import array_batches
 
+        ids = np.asarray(self.class_ids) if self._real_classes else None
+        kept = dict(features=sorted(self._keep_features & set(self.extractors)),
+                    logits=self._keep_logits, batch_size=self.request.batch_size)
+
         def compute():
-            ids = np.asarray(self.class_ids) if self._real_classes else None
             return self._stream(array_batches(self.source.examples, self.request.batch_size), ids)
-        if "real" not in self._real_cache:
-            self._real_cache["real"] = compute()
-        return self._real_cache["real"][key]
+        return self.shared(("real",), lambda: self._real.get(
+            self.source.examples, ids, self.extractors, kept, compute))[key]
 
     def fake(self, key, which="all") -> FeaturePass:
         """Features of generated images: which = "all" (--num_samples from the model as a whole)
@@ -342,12 +364,12 @@ class Inputs:
 
 
 def compute_metrics(target, source, extractors: dict, request: Request,
-                    real_cache: Optional[dict] = None):
+                    real_features: Optional[RealFeatures] = None):
     """(values, details, warnings) of request.metrics: each registered metric function is
     called on one shared `Inputs`, so features and generated images are computed once (the real
-    split's once per `real_cache`, when one is given)."""
+    split's once per `real_features`, when one is given)."""
     inputs = Inputs(target, source, extractors, request, [METRICS[n] for n in request.metrics],
-                    real_cache)
+                    real_features)
     values, details = {}, {}
     for name in request.metrics:
         v, d = METRICS[name].compute(inputs)
@@ -412,7 +434,7 @@ class Session:
     extractors: dict
     source: data.ArraySource
     fid_external: bool = False
-    real_features: dict = dataclasses.field(default_factory=dict)
+    real_features: RealFeatures = dataclasses.field(default_factory=RealFeatures)
 
     @classmethod
     def open(cls, request: Request, fid_extractor=None) -> "Session":
@@ -425,7 +447,9 @@ class Session:
         extractors = load_extractors(request, info, fid_extractor)
         source = data.load_dataset(target_info.dataset, request.data_dir or target_info.data_dir,
                                    request.split, **target_info.dataset_options)
-        return cls(request, target_info, extractors, source, fid_extractor is not None)
+        real = RealFeatures(request.real_features_cache,
+                            extractor_ids(request, extractors, fid_extractor is not None))
+        return cls(request, target_info, extractors, source, fid_extractor is not None, real)
 
     def settings(self) -> dict:
         request, extractors = self.request, self.extractors
@@ -458,6 +482,7 @@ class Session:
         """The record of one target: step, metric values, details, settings."""
         started = time.time()
         check_data(self.request.metrics, self.source, target)
+        self.real_features.last_source = None
         values, details, warnings = compute_metrics(target, self.source, self.extractors,
                                                     self.request, self.real_features)
         info = self.target_info
@@ -466,6 +491,8 @@ class Session:
                     step=target.step, model=info.model, dataset=info.dataset, source=source_tag,
                     requested=list(self.request.metrics), metrics=values, details=details,
                     settings=self.settings(), warnings=warnings,
+                    **({"real_features": self.real_features.last_source}
+                       if self.real_features.last_source else {}),
                     elapsed_s=round(time.time() - started, 2))
 
     def write(self, record: dict) -> str:
@@ -520,6 +547,11 @@ def define_flags():
                          "evaluation uses half as many. disentanglement_lib: 10,000 / 5,000.")
     flags.DEFINE_integer("gilbo_steps", 2_000, "gilbo: batches of 64 generated samples its fresh "
                          "encoder trains on (more: a tighter bound).")
+    flags.DEFINE_string("real_features_cache", None, "Directory storing the real split's "
+                        "features between evaluations (keyed by a hash of the images, the feature "
+                        "network's weights and the settings); default $TFGAN_SUITE_CACHE/"
+                        "real_features, else ~/.cache/tfgan_suite/real_features; 'none' turns "
+                        "it off.")
 
 
 def request_from_flags(f) -> Request:
@@ -529,7 +561,15 @@ def request_from_flags(f) -> Request:
                    fid_weights=f.fid_weights, fid_resize=f.fid_resize, classifier=f.classifier,
                    features=f.features, seed=f.seed, output=f.output, tensorboard=f.tensorboard,
                    mig_samples=f.mig_samples, fvm_votes=f.fvm_votes,
-                   gilbo_steps=f.gilbo_steps)
+                   gilbo_steps=f.gilbo_steps,
+                   real_features_cache=cache_directory(f.real_features_cache))
+
+
+def cache_directory(flag_value: Optional[str]) -> Optional[str]:
+    """--real_features_cache: unset -> the default directory, "none" -> no disk cache."""
+    if flag_value is None:
+        return default_real_features_directory()
+    return None if flag_value.strip().lower() in ("", "none") else flag_value
 
 
 @cli.user_errors_exit

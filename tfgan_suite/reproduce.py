@@ -275,7 +275,8 @@ def evaluate_group(opts: Options, run_dir: str, model, manager, classifier, metr
         metrics=metrics, run_dir=run_dir, data_dir=opts.data_dir, split=split,
         num_samples=opts.num_samples, samples_per_class=opts.samples_per_class,
         batch_size=exp.eval_batch_size, fid_weights=opts.fid_weights, classifier=classifier,
-        features=exp.features, **dict(exp.evaluate_settings))
+        features=exp.features, real_features_cache=evaluate.default_real_features_directory(),
+        **dict(exp.evaluate_settings))
     session = evaluate.Session.open(request)
     done = evaluated_checkpoints(runs.read_jsonl(os.path.join(run_dir, "metrics.jsonl")),
                                  session.request.metrics)
