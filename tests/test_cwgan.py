@@ -89,6 +89,11 @@ def test_one_train_step_updates_both_networks(loss, penalty, n_critic, relu_outp
     d_before = [w.numpy().copy() for w in model.critic.trainable_weights]
     logs = model.train_step((x, y))
     assert all(np.isfinite(float(v)) for v in logs.values())
+    # d_real - d_fake estimates the Wasserstein distance only under the WGAN loss
+    assert ("wasserstein" in logs) == (loss == "wgan")
+    if loss == "wgan":
+        assert float(logs["wasserstein"]) == pytest.approx(
+            float(logs["d_real"]) - float(logs["d_fake"]), rel=1e-5, abs=1e-6)
     assert int(model.step.numpy()) == 1
     assert int(model.d_optimizer.iterations.numpy()) == n_critic
     assert int(model.g_optimizer.iterations.numpy()) == 1

@@ -56,6 +56,22 @@ LOSSES = {
 }
 
 
+def score_logs(loss_name, real_scores, fake_scores) -> dict:
+    """Mean critic scores on real and fake; for the WGAN loss also their difference, the critic's
+    estimate of the Wasserstein-1 distance (Arjovsky et al. Eq. 3), which has no such meaning
+    for the other losses and is not logged for them."""
+    d_real, d_fake = tf.reduce_mean(real_scores), tf.reduce_mean(fake_scores)
+    logs = {"d_real": d_real, "d_fake": d_fake}
+    if loss_name == "wgan":
+        logs["wasserstein"] = d_real - d_fake
+    return logs
+
+
+def logged_names(loss_name, names) -> tuple:
+    """`names` without "wasserstein" unless the loss is WGAN's (see score_logs)."""
+    return tuple(n for n in names if n != "wasserstein" or loss_name == "wgan")
+
+
 def get_loss(name):
     """The loss function registered under `name` (see LOSSES)."""
     try:

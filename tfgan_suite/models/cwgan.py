@@ -100,7 +100,8 @@ class CWGAN(SuiteModel):
         if bool(self.aux_classifier_weight) != has_head:
             raise ValueError("aux_classifier_weight > 0 needs a critic with an auxiliary head "
                              "(build_critic(aux_outputs=...)) and a head needs a weight > 0")
-        self._init_state(seed, LOGGED + (AUX_LOGGED if has_head else ()))
+        self.loss_name = loss
+        self._init_state(seed, losses.logged_names(loss, LOGGED) + (AUX_LOGGED if has_head else ()))
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         super().compile(**kwargs)
@@ -165,9 +166,8 @@ class CWGAN(SuiteModel):
             replica_total = total * replicas.loss_scale()   # optimizers sum over replicas
         grads = tape.gradient(replica_total, self.critic.trainable_variables)
         self.d_optimizer.apply_gradients(zip(grads, self.critic.trainable_variables))
-        d_real, d_fake = tf.reduce_mean(d_real), tf.reduce_mean(d_fake)
-        return {"d_loss": total, "gradient_penalty": penalty, "d_real": d_real,
-                "d_fake": d_fake, "wasserstein": d_real - d_fake, **logs}
+        return {"d_loss": total, "gradient_penalty": penalty,
+                **losses.score_logs(self.loss_name, d_real, d_fake), **logs}
 
     def generator_step(self, y):
         """Algorithm 1 lines 11-12: one generator update with labels of a fresh real batch.

@@ -85,7 +85,8 @@ class ICGAN(SuiteModel):
             float(d_learning_rate)
         self.lr_drop_every, self.lr_drop_factor = int(lr_drop_every), float(lr_drop_factor)
         self.num_hues = int(num_hues)
-        self._init_state(seed, LOGGED)
+        self.loss_name = loss
+        self._init_state(seed, losses.logged_names(loss, LOGGED))
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         super().compile(**kwargs)
@@ -144,9 +145,8 @@ class ICGAN(SuiteModel):
             replica_total = total * replicas.loss_scale()   # optimizers sum over replicas
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(replica_total, variables), variables))
-        d_real, d_fake = tf.reduce_mean(d_real), tf.reduce_mean(d_fake)
-        return {"d_loss": total, "gradient_penalty": penalty, "d_real": d_real,
-                "d_fake": d_fake, "wasserstein": d_real - d_fake}
+        return {"d_loss": total, "gradient_penalty": penalty,
+                **losses.score_logs(self.loss_name, d_real, d_fake)}
 
     def generator_step(self, batch_size):
         z, digits, colors = self.sample_latent(batch_size)
