@@ -280,7 +280,9 @@ class SLOGAN(SuiteModel):
 
     def serving_endpoints(self):
         """serving_default(z) -> images; generate_component(component int32 [None]) -> images
-        from that learned component; cluster_probabilities(images) -> p(c|x) (Eq. 67)."""
+        from that learned component, with fresh noise on every call (repeatable images: send
+        serving_default a z drawn from the exported mixture); cluster_probabilities(images) ->
+        p(c|x) (Eq. 67)."""
         d = self.prior.latent_dim
         image_shape = tuple(self.generator.output_shape[1:])
 
