@@ -1,9 +1,24 @@
-"""Optimisers whose update must match the original (PyTorch) code, not Keras's variant."""
+"""Optimisers whose update must match the original code (TF1 or PyTorch), not Keras's defaults."""
 
 from __future__ import annotations
 
 import keras
 from keras import ops
+
+# tf.train.AdamOptimizer (TF1: cWGAN-GP, SLOGAN, PGGAN-style ICGAN) and torch.optim.Adam
+# (InfoSCC-GAN, ID-GAN's beta-VAE) both default to 1e-8; Keras 3's Adam defaults to 1e-7.
+ORIGINAL_ADAM_EPSILON = 1e-8
+
+
+def adam(learning_rate, beta_1, beta_2) -> keras.optimizers.Adam:
+    """Adam with the originals' epsilon 1e-8 (Kingma & Ba, Algorithm 1 in the "epsilon hat" form).
+
+    Keras adds epsilon to sqrt(v) before the bias correction, exactly as TF1's AdamOptimizer,
+    so the TF1 originals' update is reproduced exactly. torch adds it after, which amounts to
+    an epsilon larger by 1 / sqrt(1 - beta_2^t): a difference confined to the first ~1 /
+    (1 - beta_2) steps, and not modelled here."""
+    return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2,
+                                 epsilon=ORIGINAL_ADAM_EPSILON)
 
 
 @keras.saving.register_keras_serializable(package="tfgan_suite")

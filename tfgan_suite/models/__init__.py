@@ -34,8 +34,7 @@ def build_model(config, info: DatasetInfo):
 
 
 def _build_cwgan(config, info):
-    import keras
-
+    from tfgan_suite import optimizers
     from tfgan_suite.models.cwgan import CWGAN
     from tfgan_suite.nets import cwgan_nets
 
@@ -55,8 +54,7 @@ def _build_cwgan(config, info):
                   aux_label_kind="binary" if info.label_kind == "binary" else "onehot")
 
     def adam():
-        return keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1,
-                                     beta_2=config.beta2)
+        return optimizers.adam(config.learning_rate, config.beta1, config.beta2)
 
     # No XLA: 22x slower for these strided transposed convolutions on CPU (measured), and
     # Keras' "auto" would switch it on where a GPU is present.

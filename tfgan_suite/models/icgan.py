@@ -23,11 +23,10 @@ repeats an uninterrupted one exactly.
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_suite import losses, penalties, randomness, replicas
+from tfgan_suite import losses, optimizers, penalties, randomness, replicas
 from tfgan_suite.models.base import SuiteModel
 from tfgan_suite.nets import icgan_nets
 
@@ -247,7 +246,7 @@ def build(config, info) -> ICGAN:
                   num_hues=config.num_hues, seed=config.seed)
 
     def adam(rate):
-        return keras.optimizers.Adam(rate, beta_1=config.beta1, beta_2=config.beta2)
+        return optimizers.adam(rate, config.beta1, config.beta2)
     # No XLA: slower on CPU for these networks, and Keras' "auto" would switch it on on a GPU.
     model.compile(d_optimizer=adam(config.d_learning_rate), g_optimizer=adam(config.learning_rate),
                   jit_compile=False)

@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_suite import penalties, randomness, replicas
+from tfgan_suite import optimizers, penalties, randomness, replicas
 from tfgan_suite.models import betavae as betavae_lib
 from tfgan_suite.models.base import SuiteModel
 
@@ -172,8 +172,7 @@ class IDGAN(SuiteModel):
 def rmsprop(learning_rate):
     """The original's optimizer: torch.optim.RMSprop(lr, alpha=0.99, eps=1e-8), its update
     exactly (optimizers.TorchRMSprop; Keras's RMSprop places eps differently)."""
-    from tfgan_suite.optimizers import TorchRMSprop
-    return TorchRMSprop(learning_rate, rho=0.99, epsilon=1e-8)
+    return optimizers.TorchRMSprop(learning_rate, rho=0.99, epsilon=1e-8)
 
 
 def build_betavae(config, info):
@@ -182,7 +181,7 @@ def build_betavae(config, info):
     model = betavae_lib.BetaVAE(idgan_nets.vae_encoder(info.example_shape, config.c_dim),
                                 idgan_nets.vae_decoder(info.example_shape, config.c_dim),
                                 beta=config.beta, likelihood=config.likelihood, seed=config.seed)
-    model.compile(keras.optimizers.Adam(config.learning_rate, config.beta1, config.beta2),
+    model.compile(optimizers.adam(config.learning_rate, config.beta1, config.beta2),
                   jit_compile=False)
     return model
 

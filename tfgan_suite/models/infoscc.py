@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_suite import augment, infoscc_losses, penalties, simclr
+from tfgan_suite import augment, infoscc_losses, optimizers, penalties, simclr
 from tfgan_suite.data.base import DatasetInfo
 from tfgan_suite.models.base import SuiteModel
 from tfgan_suite.nets import eigengan
@@ -340,7 +340,6 @@ def build(config, info: DatasetInfo) -> InfoSCCGAN:
         centres=centres if inner else None, seed=config.seed)
 
     def adam():
-        return keras.optimizers.Adam(config.learning_rate, beta_1=config.beta1,
-                                     beta_2=config.beta2)
+        return optimizers.adam(config.learning_rate, config.beta1, config.beta2)
     model.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=False)
     return model

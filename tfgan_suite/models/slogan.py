@@ -24,12 +24,11 @@ compute what one device computes on the same global batch. Losses are per-iterat
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_suite import (augment, contrastive, losses, penalties, plots, priors, probe, randomness,
-                         replicas)
+from tfgan_suite import (augment, contrastive, losses, optimizers, penalties, plots, priors, probe,
+                         randomness, replicas)
 from tfgan_suite.data.base import DatasetInfo
 from tfgan_suite.models.base import SuiteModel
 from tfgan_suite.models.slogan_defaults import DATASET_DEFAULTS
@@ -338,7 +337,7 @@ def build(config, info: DatasetInfo) -> SLOGAN:
                    probe=probe_objective(config, info), seed=config.seed)
 
     def adam():
-        return keras.optimizers.Adam(config.learning_rate, beta_1=0.0, beta_2=0.9)
+        return optimizers.adam(config.learning_rate, 0.0, 0.9)
     # No XLA: the mixture sampling does not compile under it, and on CPU it is slower anyway.
     model.compile(d_optimizer=adam(), g_optimizer=adam(), e_optimizer=adam(), jit_compile=False)
     return model
