@@ -106,3 +106,15 @@ def test_official_file_is_unpacked_to_a_memory_map(tmp_path, monkeypatch):
     np.savez(bad / dsprites.OFFICIAL_FILE, imgs=imgs, latents_classes=np.zeros((n, 6), np.int64))
     with pytest.raises(UserError, match="do not enumerate the dSprites grid"):
         dsprites._official_cache(str(bad / dsprites.OFFICIAL_FILE), str(bad / "c"))
+
+
+def test_content_fingerprint_names_the_images_without_rendering_them_all():
+    """The real-feature cache keys on it: it must separate splits, variants and seeds, and
+    stay the same for the same images."""
+    test = data.load_dataset("dsprites", None, "test").examples
+    assert test.content_fingerprint() == data.load_dataset("dsprites", None, "test").examples \
+        .content_fingerprint()
+    others = {data.load_dataset("dsprites", None, "train").examples.content_fingerprint(),
+              dsprites.LazyImages("color", 0, rows=test.rows).content_fingerprint(),
+              dsprites.LazyImages("color", 1, rows=test.rows).content_fingerprint()}
+    assert test.content_fingerprint() not in others and len(others) == 3

@@ -35,6 +35,7 @@ factors are `factor_classes(indices)` (what MIG and FVM read).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import zipfile
 from typing import Optional
@@ -180,6 +181,17 @@ class LazyImages:
     def __array__(self, dtype=None, copy=None):
         raise TypeError("LazyImages renders on demand; index it (x[indices]) instead of "
                         "converting all 737,280 images")
+
+    def content_fingerprint(self) -> str:
+        """What determines these images, for cache keys, without rendering them all: the
+        variant, seed, source (procedural or the official file), the grid rows, and the bytes
+        of a spread of 64 rendered rows (which change if the renderer does)."""
+        official = "procedural" if self.official is None else f"official{self.official.shape}"
+        rows = np.arange(NUM_EXAMPLES) if self.rows is None else np.asarray(self.rows)
+        probe = self[np.linspace(0, len(self) - 1, 64).astype(np.int64)]
+        digest = hashlib.sha256(np.ascontiguousarray(rows, np.int64).tobytes())
+        digest.update(probe.tobytes())
+        return f"dsprites {self.variant} seed={self.seed} {official} {digest.hexdigest()}"
 
 
 @dataclasses.dataclass

@@ -48,9 +48,12 @@ def file_digest(path: str) -> str:
 
 
 def _array_digest(digest, array, chunk_rows=4096) -> None:
-    """Hash an array's rows chunk by chunk (memory-mapped and lazily rendered datasets, such as
-    dSprites, are read a chunk at a time, never whole)."""
+    """Hash an array's rows chunk by chunk (a memory-mapped split is read a chunk at a time).
+    Arrays rendered on demand (dSprites) name their content with content_fingerprint()."""
     digest.update(f"{len(array)}".encode())
+    if hasattr(array, "content_fingerprint"):
+        digest.update(array.content_fingerprint().encode())
+        return
     for start in range(0, len(array), chunk_rows):
         chunk = np.ascontiguousarray(array[start:start + chunk_rows])
         digest.update(f"{chunk.dtype.str}{chunk.shape[1:]}".encode())
@@ -74,10 +77,15 @@ class RealFeatures:
 
     def get(self, examples, class_ids, extractors, options: dict, compute: Callable) -> dict:
         """The passes for these images and options: from memory, from disk, or compute()."""
-        key = self._key(examples, class_ids, sorted(extractors), options)
-        if key in self._memory:
+        # In memory, the same images object is recognised without hashing its content (the
+        # memo keeps a reference to it, so its id cannot be reused by another array).
+        ids_digest = None if class_ids is None else \
+            hashlib.sha256(np.ascontiguousarray(class_ids).tobytes()).hexdigest()
+        quick = (id(examples), ids_digest, tuple(sorted(extractors)), repr(sorted(options.items())))
+        if quick in self._memory:
             self.last_source = "memory"
-            return self._memory[key]
+            return self._memory[quick][1]
+        key = self._key(examples, class_ids, sorted(extractors), options)
         path = self._path(key, extractors)
         passes = read(path) if path and os.path.isfile(path) else None
         if passes is not None and set(passes) == set(extractors):
@@ -87,7 +95,7 @@ class RealFeatures:
             self.last_source = "computed"
             if path:
                 write(path, passes)
-        self._memory[key] = passes
+        self._memory[quick] = (examples, passes)
         return passes
 
     def _key(self, examples, class_ids, extractor_keys, options) -> str:
