@@ -85,8 +85,7 @@ class RealFeatures:
         if quick in self._memory:
             self.last_source = "memory"
             return self._memory[quick][1]
-        key = self._key(examples, class_ids, sorted(extractors), options)
-        path = self._path(key, extractors)
+        path = self._path(examples, class_ids, extractors, options)
         passes = read(path) if path and os.path.isfile(path) else None
         if passes is not None and set(passes) == set(extractors):
             self.last_source = path
@@ -108,9 +107,12 @@ class RealFeatures:
         digest.update(repr((identity, sorted(options.items()), tf.__version__)).encode())
         return digest.hexdigest()
 
-    def _path(self, key, extractors) -> Optional[str]:
+    def _path(self, examples, class_ids, extractors, options) -> Optional[str]:
+        """The entry's file, or None when this pass is kept in memory only (no directory, or
+        an extractor of unknown identity); the images are hashed only when it is not."""
         if self.directory is None or any(k not in self.extractor_ids for k in extractors):
             return None
+        key = self._key(examples, class_ids, sorted(extractors), options)
         return os.path.join(self.directory, f"{key}.npz")
 
 
