@@ -34,14 +34,15 @@ CWGAN = ["--model=cwgan", "--dataset=mnist5k", "--width=0.0625", "--batch_size=8
 SLOGAN = ["--model=slogan", "--dataset=gaussians8", "--batch_size=16", "--sync_batch_norm"]
 SHORT = ["--steps=2", "--steps_per_execution=2", "--grid_rows=1"]
 MIRRORED = ["--strategy=mirrored", "--cpu_devices=2"]
-# Why SLOGAN is not bit-exact: Adam's first steps are lr * g / |g|, whatever |g|. Gradients that
-# are 0 in exact arithmetic (the bias of a Dense layer followed by batch norm) or nearly so are
-# float round-off, which differs between one device and two replicas (sums split in two, then
-# all-reduced; synchronised batch norm's E[x^2] - E[x]^2 moments): Adam turns that round-off into
-# steps of up to the learning rate. The prior's Stein steps are plain gradient descent and agree.
-ZERO_GRADIENT_BIASES = ("generator/dense1/bias", "generator/dense2/bias")
-MAX_DIFFERING_FRACTION = 0.005   # of network weight elements more than 1e-5 apart (seen: 0.12%)
-ADAM_STEP_BOUND = 1e-3           # below 2 iterations x D's learning rate 4e-3 (gaussians8)
+# Why SLOGAN is compared as functions, not weight by weight: Adam's first steps are
+# lr * g / |g|, whatever |g|. Gradients that are 0 in exact arithmetic (the bias of a Dense layer
+# followed by batch norm) or nearly so are float round-off, which differs between one device and
+# two replicas (sums split in two, then all-reduced; synchronised batch norm's moments): Adam turns
+# that round-off into steps of up to the learning rate, and how many elements it hits depends on
+# the CPU's kernels (0.12% of the weights on an Intel Xeon, 1.2% on an AMD EPYC, some by 2e-3).
+# The networks still compute the same function; the prior's Stein steps are plain gradient
+# descent and agree to round-off.
+FUNCTION_TOLERANCE = 0.01   # of the output's spread (seen: 0.3% for D, 0.1% for G)
 
 
 def free_ports(n):
@@ -139,19 +140,26 @@ def test_mirrored_cwgan_with_sync_batch_norm_equals_one_device(runs_side_by_side
     assert "MirroredStrategy, 2 replica(s)" in read(runs_side_by_side / "cwgan_mirrored.log")
 
 
+def outputs_on_fixed_inputs(run_dir):
+    """G's samples (inference and training mode) and D's logits on fixed seeded inputs."""
+    model, _, _ = runs.load_trained_model(run_dir)
+    z = tf.random.stateless_normal([256, model.generator.input_shape[-1]], [1, 2])
+    x = 2.0 * tf.random.stateless_normal([256, *model.discriminator.input_shape[1:]], [3, 4])
+    return {"G": model.generator(z, training=False).numpy(),
+            "G in training mode": model.generator(z, training=True).numpy(),
+            "D": model.discriminator(x, training=False).numpy()}
+
+
 def test_mirrored_slogan_equals_one_device_prior_identical(runs_side_by_side):
     single = network_weights(str(runs_side_by_side / "slogan_single"))
     mirrored = network_weights(str(runs_side_by_side / "slogan_mirrored"))
     worst = max_differences(single, mirrored)
     prior = {k: v for k, v in worst.items() if k.startswith("prior/")}
     assert len(prior) == 3 and max(prior.values()) < 1e-6, prior
-    networks = [k for k in single if not k.startswith("prior/")]
-    differing = sum(int(np.sum(np.abs(single[k] - mirrored[k]) > 1e-5)) for k in networks)
-    total = sum(single[k].size for k in networks)
-    assert differing / total < MAX_DIFFERING_FRACTION, (differing, total)
-    assert max(worst[k] for k in networks) < ADAM_STEP_BOUND, max(worst.items(), key=lambda kv: kv[1])
-    most = {k: v for k, v in worst.items() if k in networks and not k.endswith(ZERO_GRADIENT_BIASES)}
-    assert sum(v > 1e-5 for v in most.values()) <= len(most) // 4, most
+    single = outputs_on_fixed_inputs(str(runs_side_by_side / "slogan_single"))
+    mirrored = outputs_on_fixed_inputs(str(runs_side_by_side / "slogan_mirrored"))
+    relative = {k: float(np.max(np.abs(single[k] - mirrored[k])) / np.std(single[k])) for k in single}
+    assert max(relative.values()) < FUNCTION_TOLERANCE, relative
 
 
 def test_multi_worker_equals_mirrored_and_only_the_chief_writes(runs_side_by_side):
