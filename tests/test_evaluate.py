@@ -99,6 +99,7 @@ def test_run_dir_evaluation_writes_jsonl_and_tensorboard(trained):
     assert settings["fid_resize"] == "none" and settings["classifier"] == trained["classifier"]
     assert settings["feature_extractors"] == {"inception": "fid_fake",
                                               "classifier": "frechet_classifier_distance"}
+    assert settings["samples_per_class"] == 12 and settings["features"] == "inception"
 
     path = os.path.join(trained["run_dir"], "metrics.jsonl")
     assert record["written_to"] == path
@@ -160,6 +161,7 @@ def test_slogan_gaussians8_from_run_and_saved_model(tmp_path):
     assert values["pi_l1"] == pytest.approx(0.5, abs=0.01)
     assert from_run["settings"]["kmeans_n_init"] == 10
     assert from_run["settings"]["nmi_average_method"] == "arithmetic"
+    assert not {"samples_per_class", "features"} & set(from_run["settings"])   # unread here
 
     served = evaluate.evaluate(request(metrics, saved_model=result["export"], batch_size=4096))
     assert served["details"]["pi"]["learned"] == pytest.approx(pi["learned"], abs=1e-6)
@@ -424,7 +426,9 @@ def test_cli_success_and_error(trained, tmp_path):
                         capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert "frechet_classifier_distance" in ok.stdout and "attribute_accuracy" in ok.stdout
-    assert read_jsonl(output)[-1]["settings"]["num_samples"] == 20
+    settings = read_jsonl(output)[-1]["settings"]
+    assert settings["num_samples"] == 20 and settings["samples_per_class"] == 4
+    assert "features" not in settings   # no requested metric reads --features
 
     bad = subprocess.run([sys.executable, "-m", "tfgan_suite.evaluate",
                           f"--run_dir={trained['run_dir']}", "--metrics=nmi"],

@@ -453,12 +453,17 @@ class Session:
 
     def settings(self) -> dict:
         request, extractors = self.request, self.extractors
+        specs = [METRICS[name] for name in request.metrics]
         settings = dict(split=request.split, num_real=len(self.source),
                         num_samples=request.num_samples,
-                        samples_per_class=request.samples_per_class,
                         batch_size=request.batch_size, seed=request.seed,
-                        features=request.features,
                         feature_extractors={k: e.distance_name for k, e in extractors.items()})
+        # Only the settings some requested metric reads, so records and reports do not list
+        # options that had no effect.
+        if any(spec.per_class for spec in specs):
+            settings["samples_per_class"] = request.samples_per_class
+        if any(spec.extractor == "features" for spec in specs):
+            settings["features"] = request.features
         if "inception" in extractors:
             settings["fid_resize"] = getattr(extractors["inception"], "resize", None)
             if not self.fid_external:

@@ -96,19 +96,21 @@ def _icfid(inputs, matching, name):
                                          "distances": match.distances.tolist()}})
 
 
-@metric("icfid", models=("slogan",), classes=True, extractor="features",
+@metric("icfid", models=("slogan",), classes=True, extractor="features", per_class=True,
         summary="SLOGAN's intra-cluster FID, greedy matching in class order (Algorithm 2)")
 def icfid(inputs):
     return _icfid(inputs, "greedy", "icfid")
 
 
 @metric("icfid_hungarian", models=("slogan",), classes=True, extractor="features",
+        per_class=True,
         summary="intra-cluster FID with the optimal (Hungarian) class-cluster matching")
 def icfid_hungarian(inputs):
     return _icfid(inputs, "hungarian", "icfid_hungarian")
 
 
 @metric("intra_fid", models=("cwgan",), classes=True, onehot=True, extractor="features",
+        per_class=True,
         summary="mean over classes of FID(real class y, G(z, y))")
 def intra_fid(inputs):
     key = inputs.features_key
@@ -138,7 +140,7 @@ nmi, ari, purity = (_register_clustering(n) for n in ("nmi", "ari", "purity"))
 
 
 @metric("attribute_accuracy", models=("cwgan", "infoscc"), classes=True, onehot=True,
-        extractor="classifier", logits=True,
+        extractor="classifier", logits=True, per_class=True,
         summary="the domain classifier's accuracy on images generated for each class")
 def attribute_accuracy(inputs):
     classes = inputs.label_dim

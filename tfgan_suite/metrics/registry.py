@@ -30,6 +30,7 @@ class MetricSpec:
     extractor: str = ""          # which feature network it reads
     keeps_features: bool = False  # needs the feature vectors themselves, not only mean/cov
     logits: bool = False         # needs classifier logits of generated images
+    per_class: bool = False      # generates --samples_per_class images per class / component
     summary: str = ""
 
     def __post_init__(self):
