@@ -145,7 +145,10 @@ def test_sigkill_at_a_random_moment_then_resume_reaches_the_same_state(tmp_path)
 
     def kill_and_resume(attempt):
         straight = str(tmp_path / f"straight{attempt}")
-        subprocess.run(_train_command(straight, steps), check=True, env=env, capture_output=True)
+        # The uninterrupted run goes on beside the killed one (a process each: 2 cores).
+        log = open(tmp_path / f"straight{attempt}.log", "w+")
+        uninterrupted = subprocess.Popen(_train_command(straight, steps), env=env,
+                                         stdout=log, stderr=subprocess.STDOUT)
         killed = str(tmp_path / f"killed{attempt}")
         process = subprocess.Popen(_train_command(killed, steps), env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -157,6 +160,8 @@ def test_sigkill_at_a_random_moment_then_resume_reaches_the_same_state(tmp_path)
         process.send_signal(signal.SIGKILL)
         process.wait()
         subprocess.run(_train_command(killed, steps), check=True, env=env, capture_output=True)
+        with log:
+            assert uninterrupted.wait(timeout=300) == 0, log.seek(0) or log.read()[-2000:]
         return checkpoint_values(straight), checkpoint_values(killed)
 
     repeat_until_equal(kill_and_resume)
