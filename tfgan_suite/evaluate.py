@@ -326,14 +326,13 @@ class Inputs:
         """Features of the real split (with per-class statistics when a metric needs them)."""
         from tfgan_suite.metrics.features import array_batches
 
-        ids = np.asarray(self.class_ids) if self._real_classes else None
-        kept = dict(features=sorted(self._keep_features & set(self.extractors)),
-                    logits=self._keep_logits, batch_size=self.request.batch_size)
-
-        def compute():
-            return self._stream(array_batches(self.source.examples, self.request.batch_size), ids)
-        return self.shared(("real",), lambda: self._real.get(
-            self.source.examples, ids, self.extractors, kept, compute))[key]
+        def passes():
+            ids = np.asarray(self.class_ids) if self._real_classes else None
+            kept = dict(features=sorted(self._keep_features & set(self.extractors)),
+                        logits=self._keep_logits, batch_size=self.request.batch_size)
+            return self._real.get(self.source.examples, ids, self.extractors, kept, lambda: (
+                self._stream(array_batches(self.source.examples, self.request.batch_size), ids)))
+        return self.shared(("real",), passes)[key]
 
     def fake(self, key, which="all") -> FeaturePass:
         """Features of generated images: which = "all" (--num_samples from the model as a whole)

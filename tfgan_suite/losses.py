@@ -56,20 +56,23 @@ LOSSES = {
 }
 
 
+WASSERSTEIN_LOSS = "wgan"   # the one loss whose d_real - d_fake estimates a distance
+
+
 def score_logs(loss_name, real_scores, fake_scores) -> dict:
     """Mean critic scores on real and fake; for the WGAN loss also their difference, the critic's
     estimate of the Wasserstein-1 distance (Arjovsky et al. Eq. 3), which has no such meaning
     for the other losses and is not logged for them."""
     d_real, d_fake = tf.reduce_mean(real_scores), tf.reduce_mean(fake_scores)
     logs = {"d_real": d_real, "d_fake": d_fake}
-    if loss_name == "wgan":
+    if loss_name == WASSERSTEIN_LOSS:
         logs["wasserstein"] = d_real - d_fake
     return logs
 
 
 def logged_names(loss_name, names) -> tuple:
     """`names` without "wasserstein" unless the loss is WGAN's (see score_logs)."""
-    return tuple(n for n in names if n != "wasserstein" or loss_name == "wgan")
+    return tuple(n for n in names if n != "wasserstein" or loss_name == WASSERSTEIN_LOSS)
 
 
 def get_loss(name):

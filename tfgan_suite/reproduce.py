@@ -269,13 +269,14 @@ def evaluate_run(opts: Options, run_dir: str, classifier: Optional[str]) -> int:
 def evaluate_group(opts: Options, run_dir: str, model, manager, classifier, metrics, split,
                    every) -> int:
     from tfgan_suite import eval_targets, evaluate, runs
+    from tfgan_suite.metrics import real_features
 
     exp = opts.experiment
     request = evaluate.Request(
         metrics=metrics, run_dir=run_dir, data_dir=opts.data_dir, split=split,
         num_samples=opts.num_samples, samples_per_class=opts.samples_per_class,
         batch_size=exp.eval_batch_size, fid_weights=opts.fid_weights, classifier=classifier,
-        features=exp.features, real_features_cache=evaluate.default_real_features_directory(),
+        features=exp.features, real_features_cache=real_features.default_directory(),
         **dict(exp.evaluate_settings))
     session = evaluate.Session.open(request)
     done = evaluated_checkpoints(runs.read_jsonl(os.path.join(run_dir, "metrics.jsonl")),

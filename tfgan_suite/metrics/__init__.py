@@ -9,4 +9,5 @@ icfid              SLOGAN's intra-cluster FID (greedy, Algorithm 2; and Hungaria
 clustering         KMeans + NMI / ARI / purity with pinned scikit-learn settings
 attributes         attribute-control accuracy, error of learned mixing proportions (pi)
 domain_classifier  small CNN for MNIST-like data: features for "frechet_classifier_distance"
+real_features      the real split's features, once per evaluation session and stored on disk
 """
